@@ -1,0 +1,1 @@
+"""Built-in campaign jobs: segments, the walk, crowdfunding, GDPR clean-up."""

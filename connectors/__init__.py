@@ -1,0 +1,1 @@
+"""Built-in connectors: one plugin per outside system."""

@@ -1,0 +1,1 @@
+"""The offline-gifts connector: CSV or JSON-lines files of gifts and contacts (cash, bank transfers, exports)."""

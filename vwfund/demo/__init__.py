@@ -1,0 +1,1 @@
+"""``vwfund demo``: a deterministic synthetic organisation, and every campaign job run on it."""

@@ -1,0 +1,63 @@
+"""One HTTP session factory: timeouts, retries with backoff (Retry-After honoured), a vwfund User-Agent."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from vwfund import __version__
+
+USER_AGENT = f"vwfund/{__version__} (+fundraising data sync)"
+DEFAULT_TIMEOUT = (10.0, 120.0)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class TimeoutSession(requests.Session):
+    """A session whose requests always carry a timeout."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Send a request with the default timeout unless one is given."""
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_session(
+    *,
+    total_retries: int = 5,
+    backoff: float = 0.5,
+    retry_methods: Collection[str] = IDEMPOTENT,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    pool_size: int = 10,
+    max_backoff: float = 60.0,
+) -> requests.Session:
+    """A session that retries 429/5xx and dropped connections for ``retry_methods``.
+
+    POST is retried only where the caller says it is safe (an idempotency key, or a read sent as POST).
+    """
+    retry = Retry(
+        total=total_retries,
+        connect=total_retries,
+        read=total_retries,
+        status=total_retries,
+        backoff_factor=backoff,
+        backoff_max=max_backoff,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset(m.upper() for m in retry_methods),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    session = TimeoutSession(timeout)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
