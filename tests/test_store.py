@@ -1,0 +1,65 @@
+"""The store on SQLite and PostgreSQL: upserts, identity, transactions, migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from vwfund.models import Contact, Donation
+from vwfund.store.contacts import open_conflicts, resolve_conflict
+from vwfund.store.records import save_records
+from vwfund.store.schema import contacts, donations
+
+
+def gift(ext: str, amount: int = 1000, **kw) -> Donation:
+    return Donation(source="stripe", external_id=ext, amount_minor=amount, currency="EUR", status="succeeded",
+                    received_at=datetime(2024, 6, 1, tzinfo=UTC), **kw)
+
+
+def test_reimported_donation_updates_never_duplicates(store):
+    with store.begin() as conn:
+        save_records(conn, [gift("ch_1"), gift("ch_2")])
+    with store.begin() as conn:
+        save_records(conn, [gift("ch_1", refunded_minor=400, amount=1000)])
+    with store.read() as conn:
+        rows = {r.external_id: r for r in conn.execute(select(donations))}
+    assert len(rows) == 2 and rows["ch_1"].refunded_minor == 400
+    assert rows["ch_1"].received_at == datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def test_contacts_link_by_id_then_email_and_gifts_follow(store):
+    with store.begin() as conn:
+        save_records(conn, [gift("ch_1", contact_source="stripe", contact_external_id="cus_1")])
+        save_records(conn, [Contact(source="civicrm", external_id="7", email="An@Example.org", first_name="An")])
+        save_records(conn, [Contact(source="stripe", external_id="cus_1", email="an@example.org")])
+    with store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(contacts)).scalar() == 1
+        assert conn.execute(select(donations.c.contact_id)).scalar() is not None
+
+
+def test_one_email_on_two_contacts_is_reported_not_guessed(store):
+    with store.begin() as conn:
+        save_records(conn, [Contact(source="civicrm", external_id="1", email="x@example.org"),
+                            Contact(source="civicrm", external_id="2", email="x@example.org")])
+        save_records(conn, [Contact(source="stripe", external_id="cus_9", email="x@example.org"),
+                            gift("ch_9", contact_source="stripe", contact_external_id="cus_9")])
+    with store.read() as conn:
+        conflicts = open_conflicts(conn)
+    assert [c["external_id"] for c in conflicts] == ["2", "cus_9"]
+    stripe_conflict = conflicts[1]
+    chosen = stripe_conflict["candidate_ids"][0]
+    with store.begin() as conn:
+        resolve_conflict(conn, stripe_conflict["id"], chosen)
+    with store.read() as conn:
+        assert conn.execute(select(donations.c.contact_id)).scalar() == chosen
+        assert len(open_conflicts(conn)) == 1
+
+
+def test_failed_transaction_leaves_nothing(store):
+    with pytest.raises(RuntimeError), store.begin() as conn:
+        save_records(conn, [gift("ch_1")])
+        raise RuntimeError("crash")
+    with store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(donations)).scalar() == 0
