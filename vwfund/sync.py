@@ -293,3 +293,18 @@ def run_status(store: Store) -> list[dict[str, Any]]:
                 if r.finished_at else None, "error": r.error,
             }
     return list(seen.values())
+
+
+def apply_records(
+    store: Store, records: Sequence[Any], also: Callable[[Connection], None] | None = None
+) -> Counter[str]:
+    """Save records outside a paged run (a webhook delivery) through the same save path as a sync.
+
+    ``also`` runs inside the same transaction (e.g. to mark a webhook event as applied), so the records
+    and that mark are committed together or not at all.
+    """
+    with store.begin() as conn:
+        counts = save_records(conn, records)
+        if also is not None:
+            also(conn)
+    return counts
