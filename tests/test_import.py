@@ -23,12 +23,18 @@ def count(app, table) -> int:
 
 
 def test_semicolon_bom_export_with_dutch_amounts_is_imported_exactly(cli, tmp_path):
-    f = write(tmp_path / "kas.csv", "\n".join([
-        HEADER,
-        ";Jan@Voorbeeld.NL;Jan;Jansen;12,50;EUR;31-12-2024;succeeded;;;walk24;team-a;;cash;nee;Succes!",
-        ";;;;1.234,56;EUR;2024-12-31T23:30;succeeded;;;walk24;team-a;;cash;ja;",
-        "x-9;jan@voorbeeld.nl;;;20.00;EUR;2025-01-02;partially_refunded;5,00;0,35;walk24;;w-1;bank;no;",
-    ]), bom=True)
+    f = write(
+        tmp_path / "kas.csv",
+        "\n".join(
+            [
+                HEADER,
+                ";Jan@Voorbeeld.NL;Jan;Jansen;12,50;EUR;31-12-2024;succeeded;;;walk24;team-a;;cash;nee;Succes!",
+                ";;;;1.234,56;EUR;2024-12-31T23:30;succeeded;;;walk24;team-a;;cash;ja;",
+                "x-9;jan@voorbeeld.nl;;;20.00;EUR;2025-01-02;partially_refunded;5,00;0,35;walk24;;w-1;bank;no;",
+            ]
+        ),
+        bom=True,
+    )
     out = cli("--json", "import", "donations", str(f))
     assert json.loads(out.stdout)["rows"] == 3
     with cli.app.store.read() as conn:
@@ -49,14 +55,19 @@ def test_same_file_twice_changes_nothing_even_without_external_ids(cli, tmp_path
 
 
 def test_bad_rows_are_named_by_line_and_column_and_nothing_is_saved(cli, tmp_path):
-    f = write(tmp_path / "bad.csv", "\n".join([
-        "email,amount,currency,received_at",
-        "a@b.nl,10.00,EUR,2024-01-01",
-        "a@b.nl,1.234,EUR,2024-01-01",
-        "a@b.nl,10.00,XXX,2024-01-01",
-        "not-an-email,10.00,EUR,2024-01-01",
-        "a@b.nl,10.00,EUR,31/02/2024",
-    ]))
+    f = write(
+        tmp_path / "bad.csv",
+        "\n".join(
+            [
+                "email,amount,currency,received_at",
+                "a@b.nl,10.00,EUR,2024-01-01",
+                "a@b.nl,1.234,EUR,2024-01-01",
+                "a@b.nl,10.00,XXX,2024-01-01",
+                "not-an-email,10.00,EUR,2024-01-01",
+                "a@b.nl,10.00,EUR,31/02/2024",
+            ]
+        ),
+    )
     result = cli("import", "donations", str(f), expect=1)
     assert "line 3, column amount: ambiguous amount" in result.output
     assert "line 4, column currency: unknown currency 'XXX'" in result.output
@@ -76,13 +87,18 @@ def test_json_lines_refuse_float_amounts(cli, tmp_path):
     f = write(tmp_path / "g.jsonl", json.dumps({"amount": 12.5, "currency": "EUR", "received_at": "2024-01-01"}) + "\n")
     result = cli("import", "donations", str(f), expect=1)
     assert "line 1" in result.output and "not numbers" in result.output
-    ok = write(tmp_path / "ok.jsonl", json.dumps({"amount": "12.50", "currency": "JPY", "received_at": "2024-01-01"}) + "\n")
+    ok = write(
+        tmp_path / "ok.jsonl", json.dumps({"amount": "12.50", "currency": "JPY", "received_at": "2024-01-01"}) + "\n"
+    )
     assert "more decimals than JPY allows" in cli("import", "donations", str(ok), expect=1).output
 
 
 def test_contacts_import_keeps_consent_evidence(cli, tmp_path):
-    f = write(tmp_path / "c.csv", "email,first_name,consent_email,consent_at,consent_source\n"
-                                  "a@b.nl,An,yes,2024-03-01,stand at the walk: paper form 17\n")
+    f = write(
+        tmp_path / "c.csv",
+        "email,first_name,consent_email,consent_at,consent_source\n"
+        "a@b.nl,An,yes,2024-03-01,stand at the walk: paper form 17\n",
+    )
     cli("import", "contacts", str(f))
     with cli.app.store.read() as conn:
         row = conn.execute(select(consents)).one()

@@ -14,8 +14,15 @@ from vwfund.store.schema import contacts, donations
 
 
 def gift(ext: str, amount: int = 1000, **kw) -> Donation:
-    return Donation(source="stripe", external_id=ext, amount_minor=amount, currency="EUR", status="succeeded",
-                    received_at=datetime(2024, 6, 1, tzinfo=UTC), **kw)
+    return Donation(
+        source="stripe",
+        external_id=ext,
+        amount_minor=amount,
+        currency="EUR",
+        status="succeeded",
+        received_at=datetime(2024, 6, 1, tzinfo=UTC),
+        **kw,
+    )
 
 
 def test_reimported_donation_updates_never_duplicates(store):
@@ -41,10 +48,20 @@ def test_contacts_link_by_id_then_email_and_gifts_follow(store):
 
 def test_one_email_on_two_contacts_is_reported_not_guessed(store):
     with store.begin() as conn:
-        save_records(conn, [Contact(source="civicrm", external_id="1", email="x@example.org"),
-                            Contact(source="civicrm", external_id="2", email="x@example.org")])
-        save_records(conn, [Contact(source="stripe", external_id="cus_9", email="x@example.org"),
-                            gift("ch_9", contact_source="stripe", contact_external_id="cus_9")])
+        save_records(
+            conn,
+            [
+                Contact(source="civicrm", external_id="1", email="x@example.org"),
+                Contact(source="civicrm", external_id="2", email="x@example.org"),
+            ],
+        )
+        save_records(
+            conn,
+            [
+                Contact(source="stripe", external_id="cus_9", email="x@example.org"),
+                gift("ch_9", contact_source="stripe", contact_external_id="cus_9"),
+            ],
+        )
     with store.read() as conn:
         conflicts = open_conflicts(conn)
     assert [c["external_id"] for c in conflicts] == ["2", "cus_9"]

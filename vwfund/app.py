@@ -42,12 +42,7 @@ class App:
     @property
     def db_url(self) -> str:
         """The store URL: ``--db``, then ``VWFUND_DB``, then ``[store] url``, then the embedded default."""
-        return (
-            self._db_url
-            or os.environ.get("VWFUND_DB")
-            or self.config.get("store", "url")
-            or default_url()
-        )
+        return self._db_url or os.environ.get("VWFUND_DB") or self.config.get("store", "url") or default_url()
 
     @cached_property
     def store(self) -> Store:

@@ -76,7 +76,8 @@ def progress(app: App, label: str, length: int | None = None) -> Iterator[Callab
     if not app.interactive or app.json_output or not sys.stderr.isatty():
         yield lambda n: None
         return
-    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True) as bar:
+    bar: Any = click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
+    with bar:
         yield bar.update
 
 

@@ -21,8 +21,13 @@ SECRET_KEYS = {"api_key", "secret", "webhook_secret", "site_key", "password", "t
 ENV_PREFIX = "VWFUND_"
 #: Sections and keys known to the core, with defaults. Plugins read their own sections.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "organisation": {"name": "Vluchtelingenwerk", "timezone": DEFAULT_TIMEZONE, "currency": "EUR",
-                     "country": "NL", "locale": "nl_NL"},
+    "organisation": {
+        "name": "Vluchtelingenwerk",
+        "timezone": DEFAULT_TIMEZONE,
+        "currency": "EUR",
+        "country": "NL",
+        "locale": "nl_NL",
+    },
     "store": {"url": None},
 }
 
@@ -93,7 +98,7 @@ class Config:
         names = set(DEFAULTS) | set(self._file)
         for var in self._env:
             if var.startswith(ENV_PREFIX) and var.count("_") >= 2:
-                names.add(var[len(ENV_PREFIX):].split("_", 1)[0].lower())
+                names.add(var[len(ENV_PREFIX) :].split("_", 1)[0].lower())
         names.discard("config")
         names.discard("db")
         return sorted(names)
@@ -148,7 +153,7 @@ class Config:
         name = name.lower()
         keys = set(DEFAULTS.get(name, {})) | set(self._file.get(name, {}))
         prefix = f"{ENV_PREFIX}{name.upper()}_"
-        keys |= {v[len(prefix):].lower() for v in self._env if v.startswith(prefix)}
+        keys |= {v[len(prefix) :].lower() for v in self._env if v.startswith(prefix)}
         keys |= {k for (s, k) in self._overrides if s == name}
         return {k: self.get(name, k) for k in sorted(keys)}
 
@@ -176,9 +181,7 @@ class Config:
 
     def masked(self) -> dict[str, dict[str, Any]]:
         """Every setting with secrets masked: safe to print."""
-        return {
-            s: {k: mask(v) if is_secret(k) else v for k, v in self.section(s).items()} for s in self.sections()
-        }
+        return {s: {k: mask(v) if is_secret(k) else v for k, v in self.section(s).items()} for s in self.sections()}
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -22,8 +22,13 @@ def run_checks(app: App) -> list[Check]:
     """Check config, the store and every connector (one cheap call each); never raises."""
     checks: list[Check] = []
     try:
-        checks.append(Check("config", True, f"timezone {app.config.timezone}, currency {app.config.currency}, "
-                                            f"file {app.config.path or '(none)'}"))
+        checks.append(
+            Check(
+                "config",
+                True,
+                f"timezone {app.config.timezone}, currency {app.config.currency}, file {app.config.path or '(none)'}",
+            )
+        )
     except Exception as exc:
         checks.append(Check("config", False, describe_error(exc)))
     try:

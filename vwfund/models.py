@@ -86,7 +86,6 @@ class Contact(Record):
     updated_at: UtcDateTime | None = None
 
 
-
 class ConsentRecord(Record):
     """Evidence of consent given or withdrawn (GDPR art. 7(1))."""
 
@@ -99,7 +98,6 @@ class ConsentRecord(Record):
     granted: bool
     at: UtcDateTime
     evidence: str | None = None
-
 
 
 class Donation(Record):
@@ -160,7 +158,6 @@ class RecurringPlan(Record):
     campaign: str | None = None
 
 
-
 class CampaignKind(StrEnum):
     """The kinds of fundraising campaign."""
 
@@ -182,7 +179,6 @@ class Campaign(Record):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
-
 class MailingMember(Record):
     """A member of a newsletter audience, with engagement."""
 
@@ -201,7 +197,6 @@ class MailingMember(Record):
     marketing_permissions: dict[str, bool] = Field(default_factory=dict)
 
 
-
 class EngagementEvent(Record):
     """One email campaign event for one member: sent, open or click."""
 
@@ -210,7 +205,6 @@ class EngagementEvent(Record):
     mailing_id: str
     kind: str
     at: UtcDateTime
-
 
 
 class Payout(Record):

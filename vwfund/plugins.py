@@ -70,9 +70,7 @@ class Plugins:
 
     def describe(self) -> list[dict[str, str]]:
         """Every plugin: name, where it comes from, and whether it loaded."""
-        rows = [
-            {"name": name, "module": module, "status": "loaded"} for name, module in sorted(self.sources.items())
-        ]
+        rows = [{"name": name, "module": module, "status": "loaded"} for name, module in sorted(self.sources.items())]
         rows += [{"name": f.name, "module": f.target, "status": f"failed: {f.error}"} for f in self.failures]
         return rows
 

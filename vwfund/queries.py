@@ -13,8 +13,20 @@ from vwfund.identity import normalise_email
 from vwfund.store.schema import consents, contact_links, contacts, donations, mailing_members, recurring_plans
 
 DONATION_COLUMNS = (
-    "source", "external_id", "contact_id", "amount_minor", "currency", "fee_minor", "refunded_minor", "status",
-    "received_at", "campaign", "team", "walker", "channel", "anonymous",
+    "source",
+    "external_id",
+    "contact_id",
+    "amount_minor",
+    "currency",
+    "fee_minor",
+    "refunded_minor",
+    "status",
+    "received_at",
+    "campaign",
+    "team",
+    "walker",
+    "channel",
+    "anonymous",
 )
 
 
@@ -50,21 +62,39 @@ def contact_summary(conn: Connection, email: str) -> list[dict[str, Any]]:
     result = []
     for c in conn.execute(select(contacts).where(contacts.c.email == normalised)):
         cid = c.id
-        links = [dict(r._mapping) for r in conn.execute(
-            select(contact_links.c.system, contact_links.c.external_id, contact_links.c.linked_by)
-            .where(contact_links.c.contact_id == cid))]
-        gifts = [dict(r._mapping) for r in conn.execute(
-            select(*(donations.c[x] for x in DONATION_COLUMNS)).where(donations.c.contact_id == cid)
-            .order_by(donations.c.received_at))]
-        result.append({
-            "contact": dict(c._mapping),
-            "links": links,
-            "donations": gifts,
-            "recurring_plans": [dict(r._mapping) for r in conn.execute(
-                select(recurring_plans).where(recurring_plans.c.contact_id == cid))],
-            "consents": [dict(r._mapping) for r in conn.execute(
-                select(consents).where(consents.c.contact_id == cid).order_by(consents.c.at))],
-            "mailing": [dict(r._mapping) for r in conn.execute(
-                select(mailing_members).where(mailing_members.c.contact_id == cid))],
-        })
+        links = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(contact_links.c.system, contact_links.c.external_id, contact_links.c.linked_by).where(
+                    contact_links.c.contact_id == cid
+                )
+            )
+        ]
+        gifts = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(*(donations.c[x] for x in DONATION_COLUMNS))
+                .where(donations.c.contact_id == cid)
+                .order_by(donations.c.received_at)
+            )
+        ]
+        result.append(
+            {
+                "contact": dict(c._mapping),
+                "links": links,
+                "donations": gifts,
+                "recurring_plans": [
+                    dict(r._mapping)
+                    for r in conn.execute(select(recurring_plans).where(recurring_plans.c.contact_id == cid))
+                ],
+                "consents": [
+                    dict(r._mapping)
+                    for r in conn.execute(select(consents).where(consents.c.contact_id == cid).order_by(consents.c.at))
+                ],
+                "mailing": [
+                    dict(r._mapping)
+                    for r in conn.execute(select(mailing_members).where(mailing_members.c.contact_id == cid))
+                ],
+            }
+        )
     return result

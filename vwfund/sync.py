@@ -116,8 +116,12 @@ class RunResult:
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe summary."""
         return {
-            "stream": self.stream, "direction": self.direction, "status": self.status,
-            "counts": dict(self.counts), "notes": self.notes, "errors": self.errors,
+            "stream": self.stream,
+            "direction": self.direction,
+            "status": self.status,
+            "counts": dict(self.counts),
+            "notes": self.notes,
+            "errors": self.errors,
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
         }
@@ -144,12 +148,11 @@ def reset_cursor(conn: Connection, stream: str) -> None:
 
 def _start_run(store: Store, name: str, direction: str, started: datetime) -> int:
     with store.begin() as conn:
-        return int(
-            conn.execute(
-                insert(sync_runs).values(stream=name, direction=direction, started_at=started, status="running",
-                                         counts={})
-            ).inserted_primary_key[0]
-        )
+        key = conn.execute(
+            insert(sync_runs).values(stream=name, direction=direction, started_at=started, status="running", counts={})
+        ).inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def _finish_run(store: Store, run_id: int, result: RunResult) -> None:
@@ -157,8 +160,12 @@ def _finish_run(store: Store, run_id: int, result: RunResult) -> None:
         conn.execute(
             update(sync_runs)
             .where(sync_runs.c.id == run_id)
-            .values(finished_at=result.finished_at, status=result.status, counts=dict(result.counts),
-                    error="; ".join(result.errors)[:4000] or None)
+            .values(
+                finished_at=result.finished_at,
+                status=result.status,
+                counts=dict(result.counts),
+                error="; ".join(result.errors)[:4000] or None,
+            )
         )
 
 
@@ -230,8 +237,11 @@ def record_pushed(conn: Connection, target: str, items: Sequence[PushedItem]) ->
         key = (push_state.c.target == target) & (push_state.c.scope == it.scope) & (push_state.c.item == it.item)
         conn.execute(delete(push_state).where(key))
         if not it.removed:
-            conn.execute(insert(push_state).values(target=target, scope=it.scope, item=it.item, digest=it.digest,
-                                                   pushed_at=utcnow()))
+            conn.execute(
+                insert(push_state).values(
+                    target=target, scope=it.scope, item=it.item, digest=it.digest, pushed_at=utcnow()
+                )
+            )
 
 
 def pushed_items(conn: Connection, target: str, scope: str) -> dict[str, str | None]:
@@ -288,9 +298,13 @@ def run_status(store: Store) -> list[dict[str, Any]]:
         key = f"{r.direction}:{r.stream}"
         if key not in seen:
             seen[key] = {
-                "stream": r.stream, "direction": r.direction, "status": r.status, "counts": r.counts,
-                "started_at": r.started_at.isoformat(), "finished_at": r.finished_at.isoformat()
-                if r.finished_at else None, "error": r.error,
+                "stream": r.stream,
+                "direction": r.direction,
+                "status": r.status,
+                "counts": r.counts,
+                "started_at": r.started_at.isoformat(),
+                "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                "error": r.error,
             }
     return list(seen.values())
 

@@ -49,9 +49,7 @@ class SegmentTarget(Protocol):
 
     name: str
 
-    def apply_segment(
-        self, segment: str, add: Sequence[TargetContact], remove: Sequence[TargetContact]
-    ) -> PushOutcome:
+    def apply_segment(self, segment: str, add: Sequence[TargetContact], remove: Sequence[TargetContact]) -> PushOutcome:
         """Add and remove members; report the accepted ones as PushedItem(scope=segment, item=str(contact_id))."""
         ...
 

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from vwfund.connectors.offline.rows import Row
 
 from vwfund.errors import InputError
 from vwfund.identity import normalise_email
@@ -32,16 +33,40 @@ from vwfund.models import ConsentRecord, Contact, Donation, DonationStatus, Sour
 from vwfund.money import Money, normalise_currency
 from vwfund.timeutil import as_utc, parse_instant
 
-from vwfund.connectors.offline.rows import Row
-
 DONATION_COLUMNS = (
-    "external_id", "email", "first_name", "last_name", "amount", "currency", "received_at", "status",
-    "refunded_amount", "fee", "campaign", "team", "walker", "channel", "anonymous", "message", "display_name",
+    "external_id",
+    "email",
+    "first_name",
+    "last_name",
+    "amount",
+    "currency",
+    "received_at",
+    "status",
+    "refunded_amount",
+    "fee",
+    "campaign",
+    "team",
+    "walker",
+    "channel",
+    "anonymous",
+    "message",
+    "display_name",
     "recurring_plan",
 )
 CONTACT_COLUMNS = (
-    "external_id", "email", "first_name", "last_name", "language", "street", "postcode", "city", "country", "phone",
-    "consent_email", "consent_at", "consent_source",
+    "external_id",
+    "email",
+    "first_name",
+    "last_name",
+    "language",
+    "street",
+    "postcode",
+    "city",
+    "country",
+    "phone",
+    "consent_email",
+    "consent_at",
+    "consent_source",
 )
 MAX_REPORTED = 50
 _TRUE = {"1", "true", "yes", "y", "ja", "j", "oui", "x"}
@@ -162,22 +187,31 @@ def donation_rows(values: dict[str, str | None], tz: str, seen: Counter[str]) ->
     try:
         status = DonationStatus(status_text)
     except ValueError as exc:
-        raise RowError("status", f"unknown status {status_text!r}: use one of "
-                                 f"{', '.join(s.value for s in DonationStatus)}") from exc
+        raise RowError(
+            "status", f"unknown status {status_text!r}: use one of {', '.join(s.value for s in DonationStatus)}"
+        ) from exc
     contact = _contact(values, ("first_name", "last_name"))
     external_id = values.get("external_id") or _stable_id(values, seen)
     try:
         gift = Donation(
-            source=Source.OFFLINE, external_id=external_id,
+            source=Source.OFFLINE,
+            external_id=external_id,
             contact_source=Source.OFFLINE if contact else None,
             contact_external_id=contact.external_id if contact else None,
-            amount_minor=amount, currency=currency, fee_minor=fee, refunded_minor=refunded, status=status,
+            amount_minor=amount,
+            currency=currency,
+            fee_minor=fee,
+            refunded_minor=refunded,
+            status=status,
             received_at=_instant(values.get("received_at"), "received_at", tz),
-            campaign=_code(values.get("campaign"), "campaign"), team=_code(values.get("team"), "team"),
-            walker=_code(values.get("walker"), "walker"), channel=values.get("channel") or "offline",
+            campaign=_code(values.get("campaign"), "campaign"),
+            team=_code(values.get("team"), "team"),
+            walker=_code(values.get("walker"), "walker"),
+            channel=values.get("channel") or "offline",
             recurring_plan=values.get("recurring_plan"),
             anonymous=_flag(values.get("anonymous"), "anonymous"),
-            public_name=values.get("display_name"), public_message=values.get("message"),
+            public_name=values.get("display_name"),
+            public_message=values.get("message"),
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -187,8 +221,9 @@ def donation_rows(values: dict[str, str | None], tz: str, seen: Counter[str]) ->
 
 def contact_rows(values: dict[str, str | None], tz: str, seen: Counter[str]) -> list[Any]:
     """The records of one contacts row: the contact and, when given, its email consent with evidence."""
-    contact = _contact(values, ("first_name", "last_name", "language", "street", "postcode", "city", "country",
-                                "phone"))
+    contact = _contact(
+        values, ("first_name", "last_name", "language", "street", "postcode", "city", "country", "phone")
+    )
     if contact is None:
         raise RowError("email", "a contact needs an email address (contacts are never matched on name)")
     records: list[Any] = [contact]
@@ -198,11 +233,19 @@ def contact_rows(values: dict[str, str | None], tz: str, seen: Counter[str]) -> 
         source = values.get("consent_source")
         if not source:
             raise RowError("consent_source", "consent needs its evidence: where and how it was given")
-        records.append(ConsentRecord(
-            source=Source.OFFLINE, external_id=f"{contact.external_id}:email:{at.isoformat()}",
-            contact_source=Source.OFFLINE, contact_external_id=contact.external_id, purpose="newsletter",
-            channel="email", granted=granted, at=at, evidence=source,
-        ))
+        records.append(
+            ConsentRecord(
+                source=Source.OFFLINE,
+                external_id=f"{contact.external_id}:email:{at.isoformat()}",
+                contact_source=Source.OFFLINE,
+                contact_external_id=contact.external_id,
+                purpose="newsletter",
+                channel="email",
+                granted=granted,
+                at=at,
+                evidence=source,
+            )
+        )
     return records
 
 

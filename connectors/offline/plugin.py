@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+from vwfund.connectors.offline.reader import read_file
 
 from vwfund.app import App
 from vwfund.commandkit import emit, pass_app, progress
@@ -13,8 +14,6 @@ from vwfund.config import Config
 from vwfund.connector import Connector
 from vwfund.importing import save_import
 from vwfund.plugins import hookimpl
-
-from vwfund.connectors.offline.reader import read_file
 
 
 class OfflineConnector(Connector):
@@ -45,23 +44,32 @@ def _import(kind: str) -> Callable[..., None]:
         parsed = read_file(file, kind, app.config.timezone)
         with progress(app, f"importing {kind}", len(parsed.records)) as advance:
             result = save_import(app.store, str(file), parsed.rows, parsed.records, advance)
-        emit(app, result, lambda r: f"{r.path}: {r.rows} rows imported ("
-             + ", ".join(f"{k} {v}" for k, v in sorted(r.counts.items())) + ")")
+        emit(
+            app,
+            result,
+            lambda r: (
+                f"{r.path}: {r.rows} rows imported (" + ", ".join(f"{k} {v}" for k, v in sorted(r.counts.items())) + ")"
+            ),
+        )
 
     return command
 
 
-import_group.command("donations", help="""Import gifts from FILE (cash at the walk, bank transfers, exports).
+import_group.command(
+    "donations",
+    help="""Import gifts from FILE (cash at the walk, bank transfers, exports).
 
 Columns: external_id, email, first_name, last_name, amount, currency, received_at, status, refunded_amount,
 fee, campaign, team, walker, channel, anonymous, message, display_name, recurring_plan. Required: amount,
-currency, received_at. Amounts as 12.50 or 12,50; dates as YYYY-MM-DD or DD-MM-YYYY.""")(
-    click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(_import("donations")))
-import_group.command("contacts", help="""Import contacts from FILE.
+currency, received_at. Amounts as 12.50 or 12,50; dates as YYYY-MM-DD or DD-MM-YYYY.""",
+)(click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(_import("donations")))
+import_group.command(
+    "contacts",
+    help="""Import contacts from FILE.
 
 Columns: external_id, email, first_name, last_name, language, street, postcode, city, country, phone,
-consent_email, consent_at, consent_source. Required: email. A consent needs its date and source.""")(
-    click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(_import("contacts")))
+consent_email, consent_at, consent_source. Required: email. A consent needs its date and source.""",
+)(click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(_import("contacts")))
 
 
 @hookimpl

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vwfund.errors import InputError
-
 from vwfund.connectors.offline.parse import (
     CONTACT_COLUMNS,
     DONATION_COLUMNS,
@@ -16,6 +14,8 @@ from vwfund.connectors.offline.parse import (
     parse_rows,
 )
 from vwfund.connectors.offline.rows import read_rows
+
+from vwfund.errors import InputError
 
 KINDS = {
     "donations": (DONATION_COLUMNS, ("amount", "currency", "received_at"), donation_rows),
@@ -31,8 +31,9 @@ def read_file(path: Path, kind: str, tz: str) -> Parsed:
     parsed = parse_rows(str(path), rows, convert, tz)
     if parsed.problems:
         count = len(parsed.problems)
-        raise InputError(f"{path}: nothing was imported; fix these rows and run the import again "
-                         f"({count} shown):", parsed.problems)
+        raise InputError(
+            f"{path}: nothing was imported; fix these rows and run the import again ({count} shown):", parsed.problems
+        )
     if parsed.rows == 0:
         raise InputError(f"{path}: no rows under the header")
     return parsed

@@ -111,7 +111,7 @@ def _json_lines(path: Path, text: str) -> tuple[list[str], Iterator[Row]]:
         for key, value in obj.items():
             k = str(key).strip().lower()
             if isinstance(value, float):
-                parsed.append(Row(number, {"__error__": f"{k}: write amounts as strings (\"12.50\"), not numbers"}))
+                parsed.append(Row(number, {"__error__": f'{k}: write amounts as strings ("12.50"), not numbers'}))
                 break
             values[k] = _text(value)
         else:

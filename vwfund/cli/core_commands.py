@@ -22,8 +22,11 @@ def config_group() -> None:
 @pass_app
 def config_show(app: App) -> None:
     """Print every setting with secrets masked, and where the file is."""
-    data = {"file": str(app.config.path) if app.config.path else None, "store": describe_url(app.db_url),
-            "settings": app.config.masked()}
+    data = {
+        "file": str(app.config.path) if app.config.path else None,
+        "store": describe_url(app.db_url),
+        "settings": app.config.masked(),
+    }
 
     def render(d: dict[str, object]) -> str:
         lines = [f"config file: {d['file'] or '(none: defaults and VWFUND_* variables)'}", f"store: {d['store']}"]
@@ -51,8 +54,11 @@ def db_upgrade(app: App) -> None:
         after = migrate.current_revision(engine)
     finally:
         engine.dispose()
-    emit(app, {"store": describe_url(app.db_url), "from": before, "to": after},
-         lambda d: f"{d['store']}: schema {d['from'] or 'empty'} -> {d['to']}")
+    emit(
+        app,
+        {"store": describe_url(app.db_url), "from": before, "to": after},
+        lambda d: f"{d['store']}: schema {d['from'] or 'empty'} -> {d['to']}",
+    )
 
 
 @db_group.command("current")
@@ -61,8 +67,11 @@ def db_current(app: App) -> None:
     """Show the store's schema revision and the one this vwfund needs."""
     engine = create_store_engine(app.db_url)
     try:
-        data = {"store": describe_url(app.db_url), "current": migrate.current_revision(engine),
-                "head": migrate.head_revision()}
+        data = {
+            "store": describe_url(app.db_url),
+            "current": migrate.current_revision(engine),
+            "head": migrate.head_revision(),
+        }
     finally:
         engine.dispose()
     emit(app, data, lambda d: f"{d['store']}: schema {d['current'] or 'empty'} (this vwfund: {d['head']})")
@@ -72,10 +81,14 @@ def db_current(app: App) -> None:
 @pass_app
 def plugins_command(app: App) -> None:
     """List loaded plugins, their connectors and campaign jobs, and any that failed to load."""
-    data = {"plugins": app.plugins.describe(),
-            "connectors": [{"name": c.name, "title": c.title, "configured": c.is_configured(app.config)}
-                           for c in app.connectors.values()],
-            "campaigns": [{"name": j.name, "title": j.title} for j in app.campaigns.values()]}
+    data = {
+        "plugins": app.plugins.describe(),
+        "connectors": [
+            {"name": c.name, "title": c.title, "configured": c.is_configured(app.config)}
+            for c in app.connectors.values()
+        ],
+        "campaigns": [{"name": j.name, "title": j.title} for j in app.campaigns.values()],
+    }
     emit(app, data, lambda d: "\n\n".join([table(d["plugins"]), table(d["connectors"]), table(d["campaigns"])]))
 
 
@@ -104,10 +117,21 @@ def serve_command(app: App, host: str, port: int, threads: int) -> None:
 
 
 @click.command("demo")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-output"),
-              show_default=True, help="Where the demo writes its store, pages and charts.")
-@click.option("--scale", type=click.FloatRange(0.01, 10.0), default=0.1, show_default=True,
-              help="Size of the donor history: 1.0 is the organisation's real size (87,100 donors a year).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Where the demo writes its store, pages and charts.",
+)
+@click.option(
+    "--scale",
+    type=click.FloatRange(0.01, 10.0),
+    default=0.1,
+    show_default=True,
+    help="Size of the donor history: 1.0 is the organisation's real size (87,100 donors a year).",
+)
 @click.option("--seed", type=int, default=2024, show_default=True, help="Seed of the synthetic organisation.")
 @click.option("--fresh", is_flag=True, help="Rebuild the demo store even when one exists.")
 @pass_app

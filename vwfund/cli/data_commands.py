@@ -20,8 +20,11 @@ def donations_group() -> None:
 @donations_group.command("list")
 @click.option("--campaign", help="Only gifts to this campaign code.")
 @click.option("--since", metavar="DATE", help="Only gifts received on or after DATE (YYYY-MM-DD, local time).")
-@click.option("--status", type=click.Choice(["pending", "succeeded", "failed", "refunded", "partially_refunded",
-                                             "disputed"]), help="Only gifts with this status.")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "succeeded", "failed", "refunded", "partially_refunded", "disputed"]),
+    help="Only gifts with this status.",
+)
 @click.option("--limit", type=click.IntRange(1), help="At most this many (default 50; with --json, every row).")
 @pass_app
 def donations_list(app: App, campaign: str | None, since: str | None, status: str | None, limit: int | None) -> None:
@@ -33,10 +36,18 @@ def donations_list(app: App, campaign: str | None, since: str | None, status: st
         rows = list(iter_donations(conn, campaign=campaign, since=since_at, status=status, limit=limit))
 
     def render(rs: list[dict[str, object]]) -> str:
-        shown = [{"received": f"{r['received_at']:%Y-%m-%d %H:%M}", "source": r["source"],
-                  "id": r["external_id"], "amount": format_minor(int(r["amount_minor"]), str(r["currency"]), app.config.locale),  # type: ignore[call-overload]
-                  "refunded": r["refunded_minor"] or "", "status": r["status"], "campaign": r["campaign"] or ""}
-                 for r in rs]
+        shown = [
+            {
+                "received": f"{r['received_at']:%Y-%m-%d %H:%M}",
+                "source": r["source"],
+                "id": r["external_id"],
+                "amount": format_minor(int(r["amount_minor"]), str(r["currency"]), app.config.locale),  # type: ignore[call-overload]
+                "refunded": r["refunded_minor"] or "",
+                "status": r["status"],
+                "campaign": r["campaign"] or "",
+            }
+            for r in rs
+        ]
         return table(shown)
 
     emit(app, rows, render)
@@ -65,9 +76,21 @@ def contacts_conflicts(app: App) -> None:
     """List outside records whose email is on several contacts: a person must decide (`contacts link`)."""
     with app.store.read() as conn:
         rows = open_conflicts(conn)
-    emit(app, rows, lambda rs: table(
-        [{"id": r["id"], "system": r["system"], "external_id": r["external_id"],
-          "candidates": ",".join(map(str, r["candidate_ids"]))} for r in rs]))
+    emit(
+        app,
+        rows,
+        lambda rs: table(
+            [
+                {
+                    "id": r["id"],
+                    "system": r["system"],
+                    "external_id": r["external_id"],
+                    "candidates": ",".join(map(str, r["candidate_ids"])),
+                }
+                for r in rs
+            ]
+        ),
+    )
 
 
 @contacts_group.command("link")

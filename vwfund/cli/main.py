@@ -42,8 +42,15 @@ class VwfundGroup(click.Group):
 
 
 @click.group(cls=VwfundGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", metavar="URL", help="Store URL (default: VWFUND_DB, [store] url, or the embedded SQLite file).")
-@click.option("--config", "config_path", metavar="PATH", help="Config file (default: VWFUND_CONFIG, then the user's config directory).")
+@click.option(
+    "--db", "db_url", metavar="URL", help="Store URL (default: VWFUND_DB, [store] url, or the embedded SQLite file)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config file (default: VWFUND_CONFIG, then the user's config directory).",
+)
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")
 @click.option("-v", "--verbose", count=True, help="More detail in logs (-vv for debug).")
 @click.version_option(__version__, prog_name="vwfund")
@@ -63,8 +70,14 @@ def cli(ctx: click.Context, db_url: str | None, config_path: str | None, json_ou
             config = load_config(config_path)
         except VwfundError as exc:
             raise click.ClickException(redact(str(exc))) from None
-        ctx.obj = App(config, db_url, _loaded.get("plugins"), json_output=json_output, verbose=verbose,
-                      interactive=sys.stdout.isatty())
+        ctx.obj = App(
+            config,
+            db_url,
+            _loaded.get("plugins"),
+            json_output=json_output,
+            verbose=verbose,
+            interactive=sys.stdout.isatty(),
+        )
     else:  # an App given by the caller (tests, embedding): the global options still apply
         ctx.obj.json_output = ctx.obj.json_output or json_output
         ctx.obj.verbose = max(ctx.obj.verbose, verbose)
@@ -73,7 +86,6 @@ def cli(ctx: click.Context, db_url: str | None, config_path: str | None, json_ou
 
 for module in (core_commands, data_commands, sync_commands):
     module.register(cli)
-
 
 
 _loaded: dict[str, Plugins] = {}

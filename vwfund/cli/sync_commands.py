@@ -18,8 +18,11 @@ from vwfund.timeutil import parse_instant
 def render_results(results: Sequence[RunResult]) -> str:
     """A table of run results, with notes and errors underneath."""
     rows = [
-        {"step": f"{r.direction} {r.stream}", "status": r.status,
-         "counts": ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items())) or "-"}
+        {
+            "step": f"{r.direction} {r.stream}",
+            "status": r.status,
+            "counts": ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items())) or "-",
+        }
         for r in results
     ]
     lines = [table(rows, ["step", "status", "counts"])]
@@ -83,7 +86,9 @@ def _push_command(name: str) -> click.Command:
 
 
 @click.group(cls=ConnectorGroup, direction="pull", invoke_without_command=True)
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Also write the summary as JSON to FILE.")
+@click.option(
+    "--report", type=click.Path(dir_okay=False, path_type=Path), help="Also write the summary as JSON to FILE."
+)
 @click.pass_context
 def sync(ctx: click.Context, report: Path | None) -> None:
     """Pull from outside systems: `vwfund sync NAME` for one, `vwfund sync` alone for the nightly run.
@@ -109,9 +114,14 @@ def sync(ctx: click.Context, report: Path | None) -> None:
 def sync_status(app: App) -> None:
     """Show the last run of every stream and push: when, how it ended, what it counted."""
     rows = run_status(app.store)
-    emit(app, rows, lambda rs: table(
-        [{**r, "counts": ", ".join(f"{k}={v}" for k, v in sorted(r["counts"].items()))} for r in rs],
-        ["direction", "stream", "status", "started_at", "finished_at", "counts", "error"]))
+    emit(
+        app,
+        rows,
+        lambda rs: table(
+            [{**r, "counts": ", ".join(f"{k}={v}" for k, v in sorted(r["counts"].items()))} for r in rs],
+            ["direction", "stream", "status", "started_at", "finished_at", "counts", "error"],
+        ),
+    )
 
 
 @click.group(cls=ConnectorGroup, direction="push")

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from vwfund.errors import InputError
 from vwfund.identity import email_hash
@@ -27,7 +27,16 @@ from vwfund.store.schema import (
 )
 
 PERSONAL_FIELDS = (
-    "email", "first_name", "last_name", "display_name", "language", "street", "postcode", "city", "country", "phone",
+    "email",
+    "first_name",
+    "last_name",
+    "display_name",
+    "language",
+    "street",
+    "postcode",
+    "city",
+    "country",
+    "phone",
 )
 FLAG_FIELDS = ("do_not_email", "is_opt_out", "do_not_mail", "is_deceased", "is_deleted")
 #: Tables whose rows point at a contact through (contact_source, contact_external_id).
@@ -74,9 +83,9 @@ def _attach_references(
     """Point the rows that name (system, external_id) at ``contact_id``: unattached ones, and
     those of the contact the link moved from (only these rows: that contact's other links keep theirs)."""
     for table in REFERRING_TABLES:
-        owner = table.c.contact_id.is_(None)
+        owner: Any = table.c.contact_id.is_(None)
         if moved_from is not None:
-            owner = owner | (table.c.contact_id == moved_from)
+            owner = or_(owner, table.c.contact_id == moved_from)
         conn.execute(
             update(table)
             .where(and_(table.c.contact_source == system, table.c.contact_external_id == external_id, owner))
@@ -92,13 +101,14 @@ def link_contact(conn: Connection, system: str, external_id: str, contact_id: in
     """Record that ``external_id`` in ``system`` is contact ``contact_id`` (replacing an older link)."""
     old = find_contact_id(conn, system, external_id)
     conn.execute(
-        delete(contact_links).where(
-            (contact_links.c.system == system) & (contact_links.c.external_id == external_id)
-        )
+        delete(contact_links).where((contact_links.c.system == system) & (contact_links.c.external_id == external_id))
     )
     conn.execute(
         insert(contact_links).values(
-            system=system, external_id=external_id, contact_id=contact_id, linked_by=linked_by,
+            system=system,
+            external_id=external_id,
+            contact_id=contact_id,
+            linked_by=linked_by,
             created_at=datetime.now(UTC),
         )
     )
@@ -125,13 +135,17 @@ def save_contact(conn: Connection, record: Contact) -> tuple[int | None, str]:
     candidates: list[int] = []
     if record.email:
         same_email = contacts_by_email(conn, record.email)
-        linked_here = set(
-            conn.execute(
-                select(contact_links.c.contact_id).where(
-                    (contact_links.c.system == record.source) & contact_links.c.contact_id.in_(same_email)
-                )
-            ).scalars()
-        ) if same_email else set()
+        linked_here = (
+            set(
+                conn.execute(
+                    select(contact_links.c.contact_id).where(
+                        (contact_links.c.system == record.source) & contact_links.c.contact_id.in_(same_email)
+                    )
+                ).scalars()
+            )
+            if same_email
+            else set()
+        )
         candidates = [c for c in same_email if c not in linked_here]
         if len(candidates) == 1 and not linked_here:
             link_contact(conn, record.source, record.external_id, candidates[0], "email")
@@ -140,19 +154,25 @@ def save_contact(conn: Connection, record: Contact) -> tuple[int | None, str]:
         if same_email:
             outcome, candidates = "conflict", same_email
     now = datetime.now(UTC)
-    new_id = conn.execute(insert(contacts).values(**values, created_at=now, updated_at=now)).inserted_primary_key[0]
+    inserted = conn.execute(insert(contacts).values(**values, created_at=now, updated_at=now)).inserted_primary_key
+    assert inserted is not None
+    new_id = int(inserted[0])
     link_contact(conn, record.source, record.external_id, new_id, "new")
     if outcome == "conflict":
         conn.execute(
             delete(contact_conflicts).where(
-                (contact_conflicts.c.system == record.source)
-                & (contact_conflicts.c.external_id == record.external_id)
+                (contact_conflicts.c.system == record.source) & (contact_conflicts.c.external_id == record.external_id)
             )
         )
         conn.execute(
             insert(contact_conflicts).values(
-                system=record.source, external_id=record.external_id, email=record.email,
-                candidate_ids=[*candidates, new_id], contact_id=new_id, status="open", created_at=now,
+                system=record.source,
+                external_id=record.external_id,
+                email=record.email,
+                candidate_ids=[*candidates, new_id],
+                contact_id=new_id,
+                status="open",
+                created_at=now,
             )
         )
     return int(new_id), outcome

@@ -74,7 +74,10 @@ def save_donations(conn: Connection, records: Sequence[Donation]) -> int:
         return 0
     now = datetime.now(UTC)
     ids = _with_contacts(conn, records)
-    rows = [{**r.model_dump(), "contact_id": cid, "created_at": now, "updated_at": now} for r, cid in zip(records, ids, strict=True)]
+    rows = [
+        {**r.model_dump(), "contact_id": cid, "created_at": now, "updated_at": now}
+        for r, cid in zip(records, ids, strict=True)
+    ]
     upsert(conn, donations, rows, ["source", "external_id"], keep=["created_at"], coalesce=["contact_id"])
     return len(rows)
 
@@ -122,7 +125,13 @@ def save_mailing_members(conn: Connection, records: Sequence[MailingMember]) -> 
 def save_engagement(conn: Connection, records: Sequence[EngagementEvent]) -> int:
     """Insert engagement events, ignoring ones already stored."""
     rows = [r.model_dump() for r in records]
-    upsert(conn, engagement_events, rows, ["audience", "email_hash", "mailing_id", "kind", "at"], keep=list(rows[0]) if rows else ())
+    upsert(
+        conn,
+        engagement_events,
+        rows,
+        ["audience", "email_hash", "mailing_id", "kind", "at"],
+        keep=list(rows[0]) if rows else (),
+    )
     return len(rows)
 
 

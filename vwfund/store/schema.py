@@ -56,9 +56,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         """Return aware UTC."""
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        instant: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
 Minor = BigInteger  # integer minor units of a currency
@@ -69,13 +68,15 @@ def _now() -> datetime:
 
 
 store_meta = Table(
-    "store_meta", metadata,
+    "store_meta",
+    metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
 contacts = Table(
-    "contacts", metadata,
+    "contacts",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("email", String(254), index=True),
     Column("first_name", Text),
@@ -99,7 +100,8 @@ contacts = Table(
 )
 
 contact_links = Table(
-    "contact_links", metadata,
+    "contact_links",
+    metadata,
     Column("system", String(32), primary_key=True),
     Column("external_id", String(255), primary_key=True),
     Column("contact_id", Integer, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True),
@@ -108,7 +110,8 @@ contact_links = Table(
 )
 
 contact_conflicts = Table(
-    "contact_conflicts", metadata,
+    "contact_conflicts",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("system", String(32), nullable=False),
     Column("external_id", String(255), nullable=False),
@@ -122,7 +125,8 @@ contact_conflicts = Table(
 )
 
 consents = Table(
-    "consents", metadata,
+    "consents",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source", String(32), nullable=False),
     Column("external_id", String(255), nullable=False),
@@ -136,7 +140,8 @@ consents = Table(
 )
 
 donations = Table(
-    "donations", metadata,
+    "donations",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source", String(32), nullable=False),
     Column("external_id", String(255), nullable=False),
@@ -167,7 +172,8 @@ donations = Table(
 )
 
 recurring_plans = Table(
-    "recurring_plans", metadata,
+    "recurring_plans",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source", String(32), nullable=False),
     Column("external_id", String(255), nullable=False),
@@ -186,7 +192,8 @@ recurring_plans = Table(
 )
 
 campaigns = Table(
-    "campaigns", metadata,
+    "campaigns",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("code", String(100), nullable=False, unique=True),
     Column("name", Text, nullable=False),
@@ -199,7 +206,8 @@ campaigns = Table(
 )
 
 mailing_members = Table(
-    "mailing_members", metadata,
+    "mailing_members",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("audience", String(64), nullable=False),
     Column("email_hash", String(32), nullable=False, index=True),
@@ -220,7 +228,8 @@ mailing_members = Table(
 )
 
 engagement_events = Table(
-    "engagement_events", metadata,
+    "engagement_events",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("audience", String(64), nullable=False),
     Column("email_hash", String(32), nullable=False, index=True),
@@ -231,14 +240,16 @@ engagement_events = Table(
 )
 
 suppressions = Table(
-    "suppressions", metadata,
+    "suppressions",
+    metadata,
     Column("email_hash", String(64), primary_key=True),
     Column("reason", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False, default=_now),
 )
 
 payouts = Table(
-    "payouts", metadata,
+    "payouts",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source", String(32), nullable=False),
     Column("external_id", String(255), nullable=False),
@@ -250,7 +261,8 @@ payouts = Table(
 )
 
 payout_lines = Table(
-    "payout_lines", metadata,
+    "payout_lines",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("source", String(32), nullable=False),
     Column("external_id", String(255), nullable=False),
@@ -265,7 +277,8 @@ payout_lines = Table(
 )
 
 donate_links = Table(
-    "donate_links", metadata,
+    "donate_links",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("campaign", String(100), nullable=False),
     Column("team", String(200), nullable=False, default=""),
@@ -278,7 +291,8 @@ donate_links = Table(
 )
 
 segment_runs = Table(
-    "segment_runs", metadata,
+    "segment_runs",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, index=True),
     Column("as_of", UTCDateTime, nullable=False),
@@ -288,13 +302,15 @@ segment_runs = Table(
 )
 
 segment_members = Table(
-    "segment_members", metadata,
+    "segment_members",
+    metadata,
     Column("run_id", Integer, ForeignKey("segment_runs.id", ondelete="CASCADE"), primary_key=True),
     Column("contact_id", Integer, primary_key=True),
 )
 
 push_state = Table(
-    "push_state", metadata,
+    "push_state",
+    metadata,
     Column("target", String(32), primary_key=True),
     Column("scope", String(100), primary_key=True),
     Column("item", String(255), primary_key=True),
@@ -303,7 +319,8 @@ push_state = Table(
 )
 
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("at", UTCDateTime, nullable=False, default=_now, index=True),
     Column("actor", String(100), nullable=False),
@@ -318,14 +335,16 @@ audit_log = Table(
 )
 
 sync_state = Table(
-    "sync_state", metadata,
+    "sync_state",
+    metadata,
     Column("stream", String(100), primary_key=True),
     Column("cursor", Text),
     Column("updated_at", UTCDateTime, nullable=False, default=_now),
 )
 
 sync_runs = Table(
-    "sync_runs", metadata,
+    "sync_runs",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("stream", String(100), nullable=False, index=True),
     Column("direction", String(8), nullable=False),
@@ -337,7 +356,8 @@ sync_runs = Table(
 )
 
 locks = Table(
-    "locks", metadata,
+    "locks",
+    metadata,
     Column("name", String(100), primary_key=True),
     Column("host", String(255), nullable=False),
     Column("pid", Integer, nullable=False),
