@@ -1,0 +1,87 @@
+"""Matched funding: what a funder adds to a campaign, computed from the gifts that count.
+
+Two kinds, which may be combined:
+
+* doubling up to a cap: the funder adds as much as donors gave up to ``cap_minor``;
+* milestones: the funder adds a fixed ``sum_minor`` once donors' money raised reaches ``at_minor``.
+
+Both apply to donors' gifts received between the campaign's start and end, counted as everywhere else
+(vwfund.store.amounts: net of refunds; failed, pending, disputed and test gifts add nothing).
+The match follows the gifts as they are now: a refund that lowers donors' money raised lowers a doubling
+match below its cap, and takes back a milestone that is no longer reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vwfund.errors import InputError
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A fixed sum the funder gives once donors' money raised reaches ``at_minor``."""
+
+    at_minor: int
+    sum_minor: int
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """A campaign's matched funding: an optional doubling cap and any number of milestones."""
+
+    cap_minor: int | None = None
+    milestones: tuple[Milestone, ...] = field(default_factory=tuple)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the campaign has no matched funding."""
+        return self.cap_minor is None and not self.milestones
+
+    def to_settings(self) -> dict[str, Any]:
+        """The JSON kept in the campaign's settings under ``match``."""
+        return {
+            "cap_minor": self.cap_minor,
+            "milestones": [{"at_minor": m.at_minor, "sum_minor": m.sum_minor} for m in self.milestones],
+        }
+
+    @classmethod
+    def from_settings(cls, data: Any) -> MatchRule:
+        """Read the rule back from campaign settings; refuse a malformed one naming the setting."""
+        if not data:
+            return cls()
+        if not isinstance(data, dict):
+            raise InputError("campaign settings 'match' must be an object")
+        cap = data.get("cap_minor")
+        raw_milestones = data.get("milestones") or []
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
+            raise InputError(f"campaign settings match.cap_minor must be a positive whole number, not {cap!r}")
+        milestones = []
+        for i, item in enumerate(raw_milestones):
+            at, add = (item or {}).get("at_minor"), (item or {}).get("sum_minor")
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (at, add)):
+                raise InputError(f"campaign settings match.milestones[{i}] needs positive at_minor and sum_minor")
+            milestones.append(Milestone(at, add))
+        return cls(cap, tuple(sorted(milestones, key=lambda m: m.at_minor)))
+
+
+@dataclass(frozen=True)
+class MatchOutcome:
+    """The matched amount and how it is made up (doubling part and milestones reached)."""
+
+    doubled_minor: int
+    milestones_reached: tuple[Milestone, ...]
+
+    @property
+    def total_minor(self) -> int:
+        """Everything the funder adds."""
+        return self.doubled_minor + sum(m.sum_minor for m in self.milestones_reached)
+
+
+def compute_match(rule: MatchRule, eligible_minor: int) -> MatchOutcome:
+    """The match for ``eligible_minor``: donors' money raised inside the campaign's window."""
+    eligible = max(eligible_minor, 0)
+    doubled = min(rule.cap_minor, eligible) if rule.cap_minor is not None else 0
+    reached = tuple(m for m in rule.milestones if eligible >= m.at_minor)
+    return MatchOutcome(doubled, reached)
