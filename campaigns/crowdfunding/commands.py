@@ -34,6 +34,8 @@ def crowdfunding_group() -> None:
 @click.option("--start", required=True, help="First day (YYYY-MM-DD, local time) or an ISO 8601 date-time.")
 @click.option("--end", required=True, help="Last day, included (YYYY-MM-DD, local time) or an ISO 8601 date-time.")
 @click.option("--match-cap", default=None, help="A funder doubles gifts up to this amount.")
+@click.option("--match-ratio", default=None, help="With --match-cap: what the funder gives per unit donors give "
+              "(default 1: doubling; 0.5 adds half).")
 @click.option("--match-milestone", "milestones", multiple=True, metavar="AMOUNT:SUM",
               help="A funder gives SUM once donors reach AMOUNT (repeatable).")
 @click.option("--channel", "channels", multiple=True, help="A channel the campaign expects (repeatable), "
@@ -41,11 +43,12 @@ def crowdfunding_group() -> None:
 @click.option("--replace", is_flag=True, help="Change an existing campaign with this CODE.")
 @pass_app
 def create_command(app: App, code: str, name: str, goal: str, currency: str | None, start: str, end: str,
-                   match_cap: str | None, milestones: tuple[str, ...], channels: tuple[str, ...],
+                   match_cap: str | None, match_ratio: str | None, milestones: tuple[str, ...], channels: tuple[str, ...],
                    replace: bool) -> None:
     """Define crowdfunding campaign CODE (gifts carry CODE as their campaign)."""
     campaign = define_campaign(code, name=name, goal=goal, currency=currency or app.config.currency, start=start,
-                               end=end, tz=app.config.timezone, match_cap=match_cap, milestones=milestones,
+                               end=end, tz=app.config.timezone, match_cap=match_cap, match_ratio=match_ratio,
+                               milestones=milestones,
                                channels=channels)
     saved = save_campaign(app.store, campaign, replace=replace)
     emit(app, saved.to_record(), lambda c: f"campaign {c.code} saved: goal {Money(c.goal_minor, c.currency)}, "

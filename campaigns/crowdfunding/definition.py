@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
-from vwfund.campaigns.crowdfunding.matching import MatchRule, Milestone
+from vwfund.campaigns.crowdfunding.matching import MatchRule, Milestone, parse_ratio
 
 from vwfund.errors import InputError
 from vwfund.models import AuditEntry, Campaign, CampaignKind
@@ -108,6 +108,7 @@ def define_campaign(
     end: str,
     tz: str,
     match_cap: str | None = None,
+    match_ratio: str | None = None,
     milestones: Sequence[str] = (),
     channels: Sequence[str] = (),
 ) -> CrowdfundingCampaign:
@@ -130,6 +131,9 @@ def define_campaign(
     if ends_at <= starts_at:
         raise InputError(f"--end ({end}) must come after --start ({start})")
     cap = _amount(match_cap, currency, "--match-cap") if match_cap is not None else None
+    if match_ratio is not None and cap is None:
+        raise InputError("--match-ratio: give --match-cap too (the most the funder adds)")
+    ratio = parse_ratio(match_ratio if match_ratio is not None else 1, "--match-ratio")
     parsed = tuple(sorted((_milestone(m, currency) for m in milestones), key=lambda m: m.at_minor))
     if len({m.at_minor for m in parsed}) != len(parsed):
         raise InputError("--match-milestone: two milestones at the same amount")
@@ -138,7 +142,7 @@ def define_campaign(
             raise InputError(f"--channel: {ch!r} must be a short lower-case name such as stripe or offline")
     return CrowdfundingCampaign(
         code=code, name=name.strip(), currency=currency, goal_minor=_amount(goal, currency, "--goal"),
-        starts_at=starts_at, ends_at=ends_at, match=MatchRule(cap, parsed), channels=tuple(dict.fromkeys(channels)),
+        starts_at=starts_at, ends_at=ends_at, match=MatchRule(cap, parsed, ratio), channels=tuple(dict.fromkeys(channels)),
     )
 
 

@@ -25,7 +25,7 @@ def run_demo(app: App, world: DemoWorld, out_dir: Path) -> DemoSection:
     campaign = CrowdfundingCampaign(
         code=spec.code, name=spec.name, currency=spec.currency, goal_minor=spec.goal_minor,
         starts_at=spec.starts_at, ends_at=spec.ends_at,
-        match=MatchRule(cap_minor=spec.match_cap_minor or None), channels=("stripe", "offline"),
+        match=MatchRule(cap_minor=spec.match_cap_minor or None), channels=(),
     )
     save_campaign(app.store, campaign, replace=True, actor="demo")
     status = read_status(app, spec.code, as_of=world.as_of)

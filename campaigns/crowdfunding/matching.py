@@ -2,7 +2,8 @@
 
 Two kinds, which may be combined:
 
-* doubling up to a cap: the funder adds as much as donors gave up to ``cap_minor``;
+* doubling up to a cap: the funder adds as much as donors gave (times ``ratio``, 1 by default, rounded
+  down to the minor unit) up to ``cap_minor``;
 * milestones: the funder adds a fixed ``sum_minor`` once donors' money raised reaches ``at_minor``.
 
 Both apply to donors' gifts received between the campaign's start and end, counted as everywhere else
@@ -14,6 +15,7 @@ match below its cap, and takes back a milestone that is no longer reached.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from vwfund.errors import InputError
@@ -33,6 +35,7 @@ class MatchRule:
 
     cap_minor: int | None = None
     milestones: tuple[Milestone, ...] = field(default_factory=tuple)
+    ratio: Decimal = Decimal(1)
 
     @property
     def is_empty(self) -> bool:
@@ -43,6 +46,7 @@ class MatchRule:
         """The JSON kept in the campaign's settings under ``match``."""
         return {
             "cap_minor": self.cap_minor,
+            "ratio": str(self.ratio),
             "milestones": [{"at_minor": m.at_minor, "sum_minor": m.sum_minor} for m in self.milestones],
         }
 
@@ -57,13 +61,27 @@ class MatchRule:
         raw_milestones = data.get("milestones") or []
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
             raise InputError(f"campaign settings match.cap_minor must be a positive whole number, not {cap!r}")
+        ratio = parse_ratio(data.get("ratio", 1), "campaign settings match.ratio")
         milestones = []
         for i, item in enumerate(raw_milestones):
             at, add = (item or {}).get("at_minor"), (item or {}).get("sum_minor")
             if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (at, add)):
                 raise InputError(f"campaign settings match.milestones[{i}] needs positive at_minor and sum_minor")
             milestones.append(Milestone(at, add))
-        return cls(cap, tuple(sorted(milestones, key=lambda m: m.at_minor)))
+        return cls(cap, tuple(sorted(milestones, key=lambda m: m.at_minor)), ratio)
+
+
+def parse_ratio(value: Any, where: str) -> Decimal:
+    """A positive match ratio (1: the funder gives as much as donors; 0.5: half as much); never a float."""
+    if isinstance(value, float | bool):
+        raise InputError(f"{where}: give the ratio as a whole number or a decimal string, not {value!r}")
+    try:
+        ratio = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InputError(f"{where}: {value!r} is not a number") from None
+    if not ratio.is_finite() or ratio <= 0:
+        raise InputError(f"{where}: must be more than zero, not {value!r}")
+    return ratio
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,9 @@ class MatchOutcome:
 def compute_match(rule: MatchRule, eligible_minor: int) -> MatchOutcome:
     """The match for ``eligible_minor``: donors' money raised inside the campaign's window."""
     eligible = max(eligible_minor, 0)
-    doubled = min(rule.cap_minor, eligible) if rule.cap_minor is not None else 0
+    doubled = 0
+    if rule.cap_minor is not None:
+        scaled = int((Decimal(eligible) * rule.ratio).to_integral_value(rounding=ROUND_DOWN))
+        doubled = min(rule.cap_minor, scaled)
     reached = tuple(m for m in rule.milestones if eligible >= m.at_minor)
     return MatchOutcome(doubled, reached)

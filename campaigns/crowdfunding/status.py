@@ -189,6 +189,7 @@ class CampaignStatus:
                 **m(self.matched_minor).to_json(),
                 "doubled": m(self.match.doubled_minor).to_json(),
                 "cap": m(c.match.cap_minor).to_json() if c.match.cap_minor is not None else None,
+                "ratio": str(c.match.ratio),
                 "eligible": m(self.eligible_minor).to_json(),
                 "milestones": [
                     {"at": m(ms.at_minor).to_json(), "sum": m(ms.sum_minor).to_json(),
