@@ -87,6 +87,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path, pg_admin_url: str 
 
 
 @pytest.fixture
+def pg_url(pg_admin_url: str | None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (for tests about PostgreSQL only)."""
+    if not pg_admin_url:
+        skip_or_fail("no PostgreSQL server: set VWFUND_TEST_PG_URL")
+    assert pg_admin_url is not None
+    url, drop = _fresh_pg_database(pg_admin_url)
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A URL to an empty SQLite store (for tests that are about SQLite only)."""
     return f"sqlite:///{tmp_path / 'store.db'}"

@@ -95,7 +95,7 @@ class Config:
 
     def sections(self) -> list[str]:
         """Every section named by defaults, the file or the environment."""
-        names = set(DEFAULTS) | set(self._file)
+        names = set(DEFAULTS) | set(self._file) | {s for (s, _k) in self._overrides}
         for var in self._env:
             if var.startswith(ENV_PREFIX) and var.count("_") >= 2:
                 names.add(var[len(ENV_PREFIX) :].split("_", 1)[0].lower())

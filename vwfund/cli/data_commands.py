@@ -9,7 +9,7 @@ from vwfund.commandkit import emit, pass_app, table
 from vwfund.money import format_minor
 from vwfund.queries import contact_summary, iter_donations
 from vwfund.store.contacts import open_conflicts, resolve_conflict
-from vwfund.timeutil import parse_instant
+from vwfund.timeutil import parse_instant, zone
 
 
 @click.group("donations")
@@ -38,7 +38,7 @@ def donations_list(app: App, campaign: str | None, since: str | None, status: st
     def render(rs: list[dict[str, object]]) -> str:
         shown = [
             {
-                "received": f"{r['received_at']:%Y-%m-%d %H:%M}",
+                "received": f"{r['received_at'].astimezone(zone(app.config.timezone)):%Y-%m-%d %H:%M}",
                 "source": r["source"],
                 "id": r["external_id"],
                 "amount": format_minor(int(r["amount_minor"]), str(r["currency"]), app.config.locale),  # type: ignore[call-overload]

@@ -78,9 +78,9 @@ def cli(ctx: click.Context, db_url: str | None, config_path: str | None, json_ou
             verbose=verbose,
             interactive=sys.stdout.isatty(),
         )
-    else:  # an App given by the caller (tests, embedding): the global options still apply
-        ctx.obj.json_output = ctx.obj.json_output or json_output
-        ctx.obj.verbose = max(ctx.obj.verbose, verbose)
+    else:  # an App given by the caller (tests, embedding): this invocation's options apply
+        ctx.obj.json_output = json_output
+        ctx.obj.verbose = verbose
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
+import sqlite3
 import socket
 import stat
 from collections.abc import Iterator
@@ -47,6 +47,18 @@ def _prepare_sqlite_file(path: Path) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             os.chmod(path, 0o600)
+
+
+def _backup_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite store (WAL included), readable by its owner only."""
+    target.unlink(missing_ok=True)
+    os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
 
 
 class Store:
@@ -206,11 +218,7 @@ def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
     if store.is_sqlite and upgrade:
         db_path = Path(make_url(url).database or "")
         if current is not None and db_path.stat().st_size > 0:
-            backup = db_path.with_name(f"{db_path.name}.before-{head}.bak")
-            with engine.connect() as conn:  # a consistent copy, WAL included
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
-            shutil.copy2(db_path, backup)
-            os.chmod(backup, 0o600)
+            _backup_sqlite(db_path, db_path.with_name(f"{db_path.name}.before-{head}.bak"))
         migrate.upgrade(engine)
         return store
     engine.dispose()
