@@ -1,0 +1,1 @@
+"""The Mailchimp connector: audience members, consent, tags and engagement, both ways, in bulk."""
