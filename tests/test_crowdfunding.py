@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
 from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, define_campaign, save_campaign
 from vwfund.campaigns.crowdfunding.matching import MatchRule, Milestone, compute_match
 from vwfund.campaigns.crowdfunding.status import campaign_status, median_minor
+
 from vwfund.errors import InputError
 from vwfund.models import Donation
 from vwfund.sync import apply_records
@@ -233,5 +233,5 @@ def test_an_existing_campaign_changes_only_with_replace(store):
 
 
 def test_unknown_campaign_is_a_clear_error(store):
-    with store.read() as conn, pytest.raises(InputError, match="no campaign 'nope'.*crowdfunding create"):
+    with store.read() as conn, pytest.raises(InputError, match=r"no campaign 'nope'.*crowdfunding create"):
         campaign_status(conn, "nope", TZ)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from vwfund.campaigns.crowdfunding.status import CampaignStatus
 
 from vwfund.money import Money
+from vwfund.timeutil import local_date
+
+END_MARGIN = timedelta(microseconds=1)  # ends_at is exclusive: the last day is the one before it
 
 
 def describe_status(status: CampaignStatus, locale: str = "nl_NL", *, days: int = 14) -> list[str]:
@@ -14,8 +19,9 @@ def describe_status(status: CampaignStatus, locale: str = "nl_NL", *, days: int 
     def fmt(minor: int) -> str:
         return Money(minor, status.currency).format(locale)
 
+    first, last = local_date(c.starts_at, status.timezone), local_date(c.ends_at - END_MARGIN, status.timezone)
     lines = [
-        f"{c.name} [{c.code}], {c.starts_at:%Y-%m-%d %H:%M} to {c.ends_at:%Y-%m-%d %H:%M} UTC: {status.state}, "
+        f"{c.name} [{c.code}], {first.isoformat()} to {last.isoformat()} ({status.timezone}): {status.state}, "
         f"{status.days_left} day(s) left",
         f"total        {fmt(status.total_minor)} of {fmt(c.goal_minor)} ({status.share_of_goal}% of goal)",
         f"raised       {fmt(status.raised_minor)} = gross {fmt(status.gross_minor)} "
