@@ -10,17 +10,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
+from vwfund.campaigns.segments.compute import quintile_scores
+from vwfund.campaigns.segments.runs import compute, run_segments
+from vwfund.campaigns.segments.settings import load_settings
 
 from vwfund.config import Config
 from vwfund.models import Contact, Donation, RecurringPlan
 from vwfund.store.records import save_records
 from vwfund.store.schema import contacts, segment_members, segment_runs
-
-from vwfund.campaigns.segments.compute import quintile_scores
-from vwfund.campaigns.segments.runs import compute, run_segments
-from vwfund.campaigns.segments.settings import load_settings
 
 AMS = ZoneInfo("Europe/Amsterdam")
 AS_OF = date(2025, 6, 30)
@@ -214,7 +212,7 @@ def test_window_for_rfm_starts_365_local_days_before(app):
     ids = seed(app.store)
     settings = load_settings(Config({"segments": {"window_days": "10"}}, env={}))
     report = compute(app.store, settings, AS_OF)
-    # in the last 10 days (21-30 June 2025) only the monthly donor's 15 June payment? no: 15 June < 21 June
+    # the last 10 days are 21-30 June 2025: no gift at all (the monthly payment was on 15 June)
     assert names(ids, report.computed.members["first_time"]) == set()
     assert "major" in names(ids, report.computed.members["lapsed"])  # 1 June is outside 10 days
     assert timedelta(days=10) == report.period.cutoff - report.period.window_start
