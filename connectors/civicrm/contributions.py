@@ -1,0 +1,304 @@
+"""Push gifts from Stripe and offline imports into CiviCRM as contributions, exactly once.
+
+How a gift is recorded (as current CiviCRM asks): ``Order.create`` with one line item (a Pending
+contribution totalling it, with financial type, payment instrument, campaign, currency and receive date),
+then ``Payment.create`` with the gift's ``trxn_id`` (its external id, e.g. the Stripe charge id) and fee.
+Refunds are negative payments (``trxn_id`` ``<id>:refund``), a lost dispute a negative payment
+(``<id>:dispute``) for what was left.
+
+Exactly once, although CiviCRM deduplicates nothing: every contribution we create carries the invoice id
+``vwfund:<source>:<external id>`` (unique in CiviCRM). Before any write, a batch looks up its
+contributions by invoice id, their payments by trxn id and their soft credits, and writes only the
+difference between what the gift should hold and what CiviCRM holds. A re-run, a retried batch or a run
+killed half-way therefore adds nothing twice and leaves nothing out.
+
+Push state: target ``civicrm``, scope ``contribution``, item ``<source>:<external id>``, digest
+``<contribution id>:<hash of (contribution id, refunded, status)>``, so a later refund is pushed once.
+
+Walk soft credits: a gift with a walker is soft-credited (ContributionSoft) to the walker's contact (store
+contact linked ``walk``/``walker:<slug>``); with only a team, to the team's (``team:<slug>``); never both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+from vwfund.connectors.civicrm.client import CallError, CiviClient, to_decimal
+from vwfund.connectors.civicrm.contacts import Person, load_people, resolve_contacts
+from vwfund.connectors.civicrm.mapping import PUSH_INVOICE_PREFIX, as_decimal
+from vwfund.connectors.civicrm.settings import CiviSettings
+
+from vwfund.identity import digest
+from vwfund.store.schema import contact_links, donations
+from vwfund.sync import PushedItem, PushOutcome, pushed_items
+from vwfund.timeutil import utcnow
+
+TARGET = "civicrm"
+SCOPE = "contribution"
+SOURCES = ("stripe", "offline")
+#: Gifts pushed: those where money moved. Pending gifts wait; failed and test gifts are never pushed.
+PUSHED_STATUSES = ("succeeded", "partially_refunded", "refunded", "disputed")
+
+
+@dataclass(frozen=True)
+class Gift:
+    """One store donation to push."""
+
+    source: str
+    external_id: str
+    amount_minor: int
+    currency: str
+    fee_minor: int
+    refunded_minor: int
+    status: str
+    received_at: datetime
+    campaign: str | None
+    contact_id: int | None
+    soft_contact_id: int | None = None
+    soft_missing: str | None = None
+
+    @property
+    def item(self) -> str:
+        """The push-state item."""
+        return f"{self.source}:{self.external_id}"
+
+    @property
+    def invoice_id(self) -> str:
+        """The invoice id that marks the contribution as this gift's (and as pushed by us)."""
+        return f"{PUSH_INVOICE_PREFIX}{self.item}"[:255]
+
+    def desired_payments(self) -> dict[str, int]:
+        """What each trxn id should add up to in CiviCRM, in minor units."""
+        lost = self.amount_minor - self.refunded_minor if self.status == "disputed" else 0
+        return {self.external_id: self.amount_minor, f"{self.external_id}:refund": -self.refunded_minor,
+                f"{self.external_id}:dispute": -lost}
+
+
+@dataclass
+class GiftBatch:
+    """Gifts to push and the store contacts they need (donors and soft-credit targets)."""
+
+    gifts: list[Gift]
+    people: dict[int, Person] = field(default_factory=dict)
+
+
+def gift_digest(contribution_id: int, refunded_minor: int, status: str) -> str:
+    """The push-state digest: the contribution id, then a hash of (id, refunded, status)."""
+    return f"{contribution_id}:{digest(contribution_id, refunded_minor, status)[:24]}"
+
+
+def is_up_to_date(previous: str | None, refunded_minor: int, status: str) -> bool:
+    """Whether the last push already holds this refunded amount and status."""
+    if not previous or ":" not in previous:
+        return False
+    cid = previous.split(":", 1)[0]
+    return cid.isdigit() and previous == gift_digest(int(cid), refunded_minor, status)
+
+
+def _walk_contacts(conn: Connection, keys: set[str]) -> dict[str, int]:
+    if not keys:
+        return {}
+    found: dict[str, int] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 500):
+        rows = conn.execute(select(contact_links.c.external_id, contact_links.c.contact_id).where(
+            (contact_links.c.system == "walk") & contact_links.c.external_id.in_(ordered[i : i + 500])))
+        found.update({r.external_id: r.contact_id for r in rows})
+    return found
+
+
+def plan_gift_batches(conn: Connection, batch_size: int, anonymous_contact: bool = False) -> Iterator[GiftBatch]:
+    """Batches of gifts whose contribution is missing or behind (read-only)."""
+    pushed = pushed_items(conn, TARGET, SCOPE)
+    rows = conn.execute(
+        select(donations).where(donations.c.source.in_(SOURCES) & donations.c.status.in_(PUSHED_STATUSES)
+                                & donations.c.is_test.is_(False)).order_by(donations.c.id))
+    pending = [r for r in rows if not is_up_to_date(pushed.get(f"{r.source}:{r.external_id}"),
+                                                     r.refunded_minor, r.status)]
+    for i in range(0, len(pending), batch_size):
+        chunk = pending[i : i + batch_size]
+        walk = _walk_contacts(conn, {f"walker:{r.walker}" for r in chunk if r.walker}
+                              | {f"team:{r.team}" for r in chunk if r.team})
+        gifts = []
+        for r in chunk:
+            key = f"walker:{r.walker}" if r.walker else f"team:{r.team}" if r.team else None
+            soft = walk.get(key) if key else None
+            gifts.append(Gift(r.source, r.external_id, r.amount_minor, r.currency, r.fee_minor, r.refunded_minor,
+                              r.status, r.received_at, r.campaign, r.contact_id, soft,
+                              key if key and soft is None else None))
+        needed = {g.contact_id for g in gifts if g.contact_id} | {g.soft_contact_id for g in gifts if g.soft_contact_id}
+        yield GiftBatch(gifts, load_people(conn, {c for c in needed if c is not None}))
+
+
+class ContributionPusher:
+    """Sends gift batches: contacts, look-ups, orders, then payments and soft credits (a few requests each)."""
+
+    def __init__(self, client: CiviClient, settings: CiviSettings) -> None:
+        self.client = client
+        self.settings = settings
+        self._refs: dict[str, int] | None = None
+        self._campaigns: dict[str, int | None] = {}
+
+    def references(self) -> dict[str, int]:
+        """Financial type and payment instrument ids by name (read once)."""
+        if self._refs is None:
+            s = self.settings
+            found = self.client.multi_strict({
+                "types": ("FinancialType", "get", {"select": ["id", "name"], "where": [["name", "=", s.financial_type]]}),
+                "instruments": ("OptionValue", "get", {"select": ["value", "name"], "where": [
+                    ["option_group_id:name", "=", "payment_instrument"],
+                    ["name", "IN", [s.instrument_stripe, s.instrument_offline]]]}),
+            })
+            if not found["types"]:
+                from vwfund.errors import ConfigError
+
+                raise ConfigError(f"[civicrm] financial_type {s.financial_type!r} does not exist in CiviCRM")
+            refs = {"financial_type": int(found["types"][0]["id"])}
+            by_name = {r["name"]: int(r["value"]) for r in found["instruments"]}
+            for source, name in (("stripe", s.instrument_stripe), ("offline", s.instrument_offline)):
+                if name in by_name:
+                    refs[f"instrument:{source}"] = by_name[name]
+            self._refs = refs
+        return self._refs
+
+    def _lookups(self, gifts: list[Gift]) -> dict[str, list[dict[str, Any]]]:
+        invoices = [g.invoice_id for g in gifts]
+        trxn_ids = [t for g in gifts for t in g.desired_payments()]
+        campaigns = sorted({g.campaign for g in gifts if g.campaign and g.campaign not in self._campaigns})
+        calls: dict[str, tuple[str, str, dict[str, Any]]] = {
+            "contributions": ("Contribution", "get", {"select": ["id", "invoice_id"],
+                                                      "where": [["invoice_id", "IN", invoices]]}),
+            "payments": ("Payment", "get", {"select": ["trxn_id", "total_amount"],
+                                            "where": [["trxn_id", "IN", trxn_ids]]}),
+            "soft": ("ContributionSoft", "get", {"select": ["contribution_id", "contact_id"],
+                                                 "where": [["contribution_id.invoice_id", "IN", invoices]]}),
+        }
+        if campaigns:
+            calls["campaigns"] = ("Campaign", "get", {"select": ["id", "name"], "where": [["name", "IN", campaigns]]})
+        return self.client.multi_strict(calls)
+
+    def _order(self, gift: Gift, donor: int, refs: dict[str, int]) -> dict[str, Any]:
+        amount = as_decimal(gift.amount_minor, gift.currency)
+        values: dict[str, Any] = {
+            "contact_id": donor, "financial_type_id": refs["financial_type"], "currency": gift.currency,
+            "receive_date": self.client.to_civi_time(gift.received_at), "invoice_id": gift.invoice_id,
+            "source": f"vwfund {gift.source}", "contribution_status_id:name": "Pending",
+        }
+        if f"instrument:{gift.source}" in refs:
+            values["payment_instrument_id"] = refs[f"instrument:{gift.source}"]
+        campaign_id = self._campaigns.get(gift.campaign or "")
+        if campaign_id:
+            values["campaign_id"] = campaign_id
+        line = {"qty": 1, "unit_price": amount, "line_total": amount, "financial_type_id": refs["financial_type"],
+                "entity_table": "civicrm_contribution", "label": "Donation"}
+        return {"contributionValues": values, "lineItems": [line]}
+
+    def _payments(self, gift: Gift, cid: int, held: dict[str, Decimal], refs: dict[str, int]) -> list[dict[str, Any]]:
+        out = []
+        for trxn_id, minor in gift.desired_payments().items():
+            delta = as_decimal(minor, gift.currency) - held.get(trxn_id, Decimal(0))
+            if not delta:
+                continue
+            values: dict[str, Any] = {"contribution_id": cid, "total_amount": delta, "trxn_id": trxn_id,
+                                      "trxn_date": self.client.to_civi_time(
+                                          gift.received_at if trxn_id == gift.external_id else utcnow()),
+                                      "is_send_contribution_notification": False}
+            if trxn_id == gift.external_id and gift.fee_minor:
+                values["fee_amount"] = as_decimal(gift.fee_minor, gift.currency)
+            if f"instrument:{gift.source}" in refs:
+                values["payment_instrument_id"] = refs[f"instrument:{gift.source}"]
+            out.append(values)
+        return out
+
+    def send(self, batch: GiftBatch) -> PushOutcome:
+        """Push one batch; returns the gifts CiviCRM now holds as they are in the store."""
+        outcome = PushOutcome()
+        refs = self.references()
+        people = [batch.people[c] for c in sorted(batch.people)]
+        resolved = resolve_contacts(self.client, people, create=True)
+        outcome.pushed += resolved.pushed
+        outcome.errors += resolved.errors
+        outcome.counts["contacts_created"] += resolved.created
+        gifts: list[tuple[Gift, int]] = []
+        for g in batch.gifts:
+            donor = resolved.ids.get(g.contact_id) if g.contact_id else self.settings.anonymous_contact_id
+            if donor is None:
+                why = "has no contact: set [civicrm] anonymous_contact_id" if not g.contact_id else \
+                    f"its contact {g.contact_id} could not be found or created"
+                outcome.errors.append(f"gift {g.item} {why}; skipped")
+                continue
+            gifts.append((g, donor))
+        if not gifts:
+            return outcome
+        found = self._lookups([g for g, _ in gifts])
+        for row in found.get("campaigns", []):
+            self._campaigns[str(row["name"])] = int(row["id"])
+        for g, _ in gifts:
+            if g.campaign and g.campaign not in self._campaigns:
+                self._campaigns[g.campaign] = None
+                outcome.errors.append(f"campaign {g.campaign!r} is not in CiviCRM: its gifts go without campaign")
+        cids = {str(r["invoice_id"]): int(r["id"]) for r in found["contributions"]}
+        held: dict[str, Decimal] = {}
+        for p in found["payments"]:
+            held[str(p["trxn_id"])] = held.get(str(p["trxn_id"]), Decimal(0)) + to_decimal(p["total_amount"])
+        soft_held = {(int(s["contribution_id"]), int(s["contact_id"])) for s in found["soft"]}
+
+        missing = [(g, donor) for g, donor in gifts if g.invoice_id not in cids]
+        answers = self.client.multi({f"o{i}": ("Order", "create", self._order(g, donor, refs))
+                                     for i, (g, donor) in enumerate(missing)})
+        failed: set[str] = set()
+        for i, (g, _) in enumerate(missing):
+            answer = answers[f"o{i}"]
+            if isinstance(answer, CallError):
+                outcome.errors.append(answer.describe(f"the order of gift {g.item}"))
+                failed.add(g.item)
+                continue
+            cids[g.invoice_id] = int(answer["values"][0]["id"])
+            outcome.counts["contributions_created"] += 1
+
+        writes: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        owners: dict[str, Gift] = {}
+        for g, _ in gifts:
+            if g.item in failed:
+                continue
+            cid = cids[g.invoice_id]
+            # Payments found for a contribution that did not exist yet belong to something else.
+            mine = held if g.invoice_id in {r["invoice_id"] for r in found["contributions"]} else {}
+            for n, values in enumerate(self._payments(g, cid, mine, refs)):
+                name = f"p{cid}_{n}"
+                writes[name] = ("Payment", "create", {"values": values})
+                owners[name] = g
+            soft_target = resolved.ids.get(g.soft_contact_id) if g.soft_contact_id else None
+            if g.soft_contact_id and soft_target is None:
+                outcome.errors.append(f"gift {g.item}: soft-credit contact {g.soft_contact_id} not in CiviCRM; "
+                                      "pushed without soft credit")
+            if soft_target is not None and (cid, soft_target) not in soft_held:
+                name = f"s{cid}"
+                writes[name] = ("ContributionSoft", "create", {"values": {
+                    "contribution_id": cid, "contact_id": soft_target, "currency": g.currency,
+                    "amount": as_decimal(g.amount_minor, g.currency)}})
+                owners[name] = g
+            if g.soft_missing:
+                outcome.errors.append(f"gift {g.item}: no store contact for {g.soft_missing}; "
+                                      "pushed without soft credit")
+        results = self.client.multi(writes)
+        for name, answer in results.items():
+            g = owners[name]
+            if isinstance(answer, CallError):
+                outcome.errors.append(answer.describe(f"a payment or soft credit of gift {g.item}"))
+                failed.add(g.item)
+            elif name.startswith("s"):
+                outcome.counts["soft_credits_created"] += 1
+            else:
+                amount = to_decimal(answer["values"][0].get("total_amount")) if answer["values"] else Decimal(0)
+                outcome.counts["payments_created" if amount > 0 else "refunds_created"] += 1
+        for g, _ in gifts:
+            if g.item not in failed:
+                outcome.pushed.append(PushedItem(SCOPE, g.item, gift_digest(cids[g.invoice_id], g.refunded_minor,
+                                                                            g.status)))
+        return outcome
