@@ -32,7 +32,7 @@ def render_chart(status: CampaignStatus, locale: str = "nl_NL") -> bytes:
     c, exp = status.campaign, currency_exponent(status.currency)
 
     def fmt(minor: int) -> str:
-        return Money(minor, status.currency).format(locale)
+        return Money(minor, status.currency).format(locale).replace("$", r"\$")
 
     fig = Figure(figsize=(8, 4.5), dpi=100)
     ax = fig.add_subplot()
@@ -52,7 +52,8 @@ def render_chart(status: CampaignStatus, locale: str = "nl_NL") -> bytes:
         ax.plot([days[-1], end_day], [_coordinate(status.total_minor, exp),
                                       _coordinate(status.projection.total_minor, exp)],
                 color="#1f5fa8", linestyle=":", label=f"projection {fmt(status.projection.total_minor)}")
-    ax.set_title(f"{c.name}: {fmt(status.total_minor)} of {fmt(c.goal_minor)} ({status.share_of_goal}%)")
+    name = c.name.replace("$", r"\$")  # a "$" would start matplotlib's math text
+    ax.set_title(f"{name}: {fmt(status.total_minor)} of {fmt(c.goal_minor)} ({status.share_of_goal}%)")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f} {status.currency}"))
     ax.xaxis.set_major_locator(mdates.AutoDateLocator())
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))

@@ -8,9 +8,11 @@ from vwfund.campaigns.crowdfunding.status import CampaignStatus
 
 from vwfund.money import Money
 
-WIDTH, HEIGHT = 240, 440
+WIDTH, HEIGHT = 280, 440
 TUBE_X, TUBE_W, TUBE_TOP, TUBE_BOTTOM = 40, 36, 40, 350
+SCALE_TOP = TUBE_TOP + 12  # the goal's mark: the fill stays inside the tube's rounded top
 BULB_CX, BULB_CY, BULB_R = TUBE_X + TUBE_W // 2, 380, 34
+LABEL_X = BULB_CX + BULB_R + 10
 
 _TEMPLATE = """\
 <svg xmlns="http://www.w3.org/2000/svg" width="{{ w }}" height="{{ h }}" viewBox="0 0 {{ w }} {{ h }}" \
@@ -28,9 +30,9 @@ fill="#eef1f4" stroke="#5b6770" stroke-width="2"/>
 stroke="#5b6770" stroke-width="1.5"/>
   <text class="tick" x="{{ tx + tw + 12 }}" y="{{ t.y + 4 }}">{{ t.label }}</text>
 {% endfor %}  <text class="big" x="{{ w // 2 }}" y="26" text-anchor="middle">{{ total }}</text>
-  <text class="small" x="{{ tx + tw + 12 }}" y="{{ cy - 8 }}">{{ share }}% of {{ goal }}</text>
-  <text class="small" x="{{ tx + tw + 12 }}" y="{{ cy + 10 }}">{{ state_text }}</text>
-{% if matched %}  <text class="small" x="{{ tx + tw + 12 }}" y="{{ cy + 28 }}">incl. {{ matched }} matched</text>
+  <text class="small" x="{{ lx }}" y="{{ cy - 8 }}">{{ share }}% of {{ goal }}</text>
+  <text class="small" x="{{ lx }}" y="{{ cy + 10 }}">{{ state_text }}</text>
+{% if matched %}  <text class="small" x="{{ lx }}" y="{{ cy + 28 }}">incl. {{ matched }} matched</text>
 {% endif %}</svg>
 """
 
@@ -53,13 +55,13 @@ def render_thermometer(status: CampaignStatus, locale: str = "nl_NL") -> str:
         return Money(minor, status.currency).format(locale)
 
     goal = status.campaign.goal_minor
-    height = BULB_CY - TUBE_TOP
+    height = BULB_CY - SCALE_TOP
     filled = height * min(max(status.total_minor, 0), goal) // goal
     ticks = [{"y": BULB_CY - height * q // 4, "label": fmt(goal * q // 4)} for q in (1, 2, 3, 4)]
     return _template.render(
         w=WIDTH, h=HEIGHT, id=f"cf-{status.campaign.code}", lang=locale.replace("_", "-"),
         name=status.campaign.name, total=fmt(status.total_minor), goal=fmt(goal), share=status.share_of_goal,
         matched=fmt(status.matched_minor) if status.matched_minor else "", state_text=_state_text(status),
-        tx=TUBE_X, tw=TUBE_W, top=TUBE_TOP, bottom=TUBE_BOTTOM, cx=BULB_CX, cy=BULB_CY, r=BULB_R,
+        tx=TUBE_X, tw=TUBE_W, top=TUBE_TOP, bottom=TUBE_BOTTOM, cx=BULB_CX, cy=BULB_CY, r=BULB_R, lx=LABEL_X,
         fill_top=BULB_CY - filled, ticks=ticks,
     )
