@@ -27,6 +27,8 @@ def privacy_targets(app: App) -> list[PrivacyTarget]:
     """The privacy targets of every configured connector."""
     found: list[PrivacyTarget] = []
     for connector in app.connectors.values():
+        if not connector.is_configured(app.config):
+            continue
         target = connector.privacy_target(app)
         if target is not None:
             found.append(target)
