@@ -49,7 +49,7 @@ def scrub(text: str) -> str:
 
 def route_of(path: str) -> str:
     """A path with member hashes replaced by ``{hash}`` (for counting calls and for messages)."""
-    return _HEX.sub("/{hash}", path.split("?")[0])
+    return "/" + _HEX.sub("/{hash}", path.split("?")[0]).lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,8 @@ class MailchimpClient:
                 with self._slots:
                     resp = self.session.request(method, url, params=params, json=body, auth=self._auth)
             except requests.RequestException as exc:
-                raise RemoteError(f"Mailchimp did not answer {where}: {type(exc).__name__}") from exc
+                late = " (timed out)" if "timed out" in str(exc).lower() else ""
+                raise RemoteError(f"Mailchimp did not answer {where}: {type(exc).__name__}{late}") from exc
             if resp.status_code == 403 and _is_throttle(resp) and attempt < self.settings.retries:
                 time.sleep(_wait(resp, attempt, self.settings.backoff))
                 continue

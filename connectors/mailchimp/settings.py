@@ -52,4 +52,17 @@ class MailchimpSettings:
             api_key=api_key, list_id=list_id, api_base=str(api_base).rstrip("/"), connections=connections,
             batch_threshold=config.get_int(SECTION, "batch_threshold", 5000),
             engagement_days=config.get_int(SECTION, "engagement_days", 30),
+            timeout=_seconds(config, "timeout", 120.0), retries=config.get_int(SECTION, "retries", 5),
+            backoff=_seconds(config, "backoff", 0.5), poll_interval=_seconds(config, "poll_interval", 5.0),
         )
+
+
+def _seconds(config: Config, key: str, default: float) -> float:
+    value = config.get(SECTION, key, default)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[mailchimp] {key} must be a number of seconds, not {value!r}") from exc
+    if seconds < 0:
+        raise ConfigError(f"[mailchimp] {key} must not be negative, not {value!r}")
+    return seconds
