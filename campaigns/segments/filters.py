@@ -1,6 +1,6 @@
 """The custom-segment filter language: a tokenizer and a recursive-descent parser to a small AST.
 
-Grammar (keywords are lower case; whitespace is free)::
+Grammar (keywords in any case; whitespace is free)::
 
     expr       := and_expr ("or" and_expr)*
     and_expr   := unary ("and" unary)*

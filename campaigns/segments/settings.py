@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vwfund.campaigns.segments.filters import Node, parse_filter
+from vwfund.campaigns.segments.filters import Node, compile_filter, parse_filter
 
 from vwfund.config import Config
 from vwfund.errors import ConfigError, VwfundError
-from vwfund.money import Money
+from vwfund.money import Money, currency_exponent
 
 #: The standard segments, in the order they are shown; each is explained in :data:`STANDARD_RULES`.
 STANDARD_RULES: dict[str, str] = {
@@ -91,8 +92,11 @@ def _positive(config: Config, key: str, default: int) -> int:
     return value
 
 
-def parse_custom(definitions: Any) -> tuple[CustomSegment, ...]:
-    """Check ``[segments.custom]``: ``name = "expression"`` pairs; the first mistake is raised."""
+def parse_custom(definitions: Any, currency: str = "EUR") -> tuple[CustomSegment, ...]:
+    """Check ``[segments.custom]``: ``name = "expression"`` pairs; the first mistake is raised.
+
+    Amount literals are checked against the organisation's currency (no more decimals than it has).
+    """
     if definitions is None:
         return ()
     if not isinstance(definitions, dict):
@@ -105,7 +109,9 @@ def parse_custom(definitions: Any) -> tuple[CustomSegment, ...]:
                               "starting with a letter")
         if name in RESERVED:
             raise ConfigError(f"{where}: {name!r} is a standard segment; choose another name")
-        found.append(CustomSegment(name, expression, parse_filter(expression, list(STANDARD_RULES), where)))
+        node = parse_filter(expression, list(STANDARD_RULES), where)
+        compile_filter(node, defaultdict(list), currency_exponent(currency), expression, where)
+        found.append(CustomSegment(name, expression, node))
     return tuple(found)
 
 
@@ -119,5 +125,5 @@ def load_settings(config: Config) -> SegmentSettings:
         history_years=min(_positive(config, "history_years", 5), 30),
         monthly_recent_days=_positive(config, "monthly_recent_days", 45),
         major_minimum=_major_minimum(config.get("segments", "major_minimum"), currency),
-        custom=parse_custom(config.get("segments", "custom")),
+        custom=parse_custom(config.get("segments", "custom"), currency),
     )
