@@ -322,6 +322,8 @@ class FakeStripe:
                       "metadata": metadata or {}, "payment_intent": pi_id, "invoice": invoice,
                       "refunds": {"object": "list", "data": [], "has_more": False}}
             self._put("charges", charge)
+            if pi_id is not None:
+                self.state.collections["payment_intents"].get(pi_id)["latest_charge"] = cid  # type: ignore[index]
             self.event(f"charge.{status}", charge, when)
             return charge
 
@@ -612,3 +614,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._serve("DELETE")
+
+
+def stripe_settings(fake: FakeStripe, webhook_secret: str | None = None) -> dict[str, dict[str, Any]]:
+    """Config sections pointing vwfund's Stripe connector at a started fake."""
+    section: dict[str, Any] = {"api_key": fake.api_key, "api_base": fake.url}
+    if webhook_secret:
+        section["webhook_secret"] = webhook_secret
+    return {"stripe": section}
