@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-from vwfund.app import App
 from vwfund.campaigns.walk import service
 from vwfund.campaigns.walk.editions import Edition, Team, Walker, move_walker, save_edition, save_teams, save_walkers
+
+from vwfund.app import App
 from vwfund.models import Contact, Donation
 from vwfund.store.records import save_records
 

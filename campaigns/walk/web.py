@@ -31,7 +31,7 @@ HEADERS = {
 
 def _respond(request: Request, app: App) -> Response:
     path = request.path
-    if path == "":
+    if not request.environ.get("PATH_INFO"):
         return redirect(request.script_root + "/", 308)  # relative links need the trailing slash
     if path == f"/{STYLESHEET}":
         return Response(stylesheet(), mimetype="text/css")
