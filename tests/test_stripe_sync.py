@@ -308,3 +308,14 @@ def test_crash_at_a_random_page_then_rerun_equals_a_clean_run(tmp_path, builtin_
     assert _snapshot(crashed) == _snapshot(clean)
     with crashed.read() as conn:
         assert len(conn.execute(select(donations.c.id)).all()) == 430
+
+
+def test_429_waits_as_long_as_retry_after_says(fake):
+    import time
+
+    fake.fail_next(429, retry_after="1", path_prefix="/v1/balance")
+    api = StripeApi(fake.api_key, fake.url)
+    started = time.monotonic()
+    assert api.get("/v1/balance")["object"] == "balance"
+    assert time.monotonic() - started >= 0.9
+    assert fake.calls["GET /v1/balance"] == 2
