@@ -8,6 +8,7 @@ The donor history scales with ``scale`` (1.0 = 87,100 donors a year); the walk d
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -102,8 +103,19 @@ def build_world(seed: int, scale: float, timezone: str) -> DemoWorld:
     )
 
 
+def _driver_value(value: Any) -> Any:
+    """A value as SQLAlchemy stores it in SQLite (UTC datetimes as text, JSON as text, booleans as 0/1)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
 class _Writer:
-    """Buffers rows per table and writes them in large executemany batches."""
+    """Buffers rows per table and writes them in large driver-level batches (the demo store is SQLite)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -111,18 +123,23 @@ class _Writer:
         self.counts: dict[str, int] = {}
 
     def add(self, table: Any, row: dict[str, Any]) -> None:
+        """Queue a row; a full buffer is written at once."""
         buf = self.buffers.setdefault(table, [])
         buf.append(row)
         if len(buf) >= CHUNK:
             self.flush(table)
 
     def flush(self, table: Any = None) -> None:
+        """Write the queued rows of one table, or of all."""
         for t in [table] if table is not None else list(self.buffers):
             rows = self.buffers.get(t) or []
-            if rows:
-                self.conn.execute(insert(t), rows)
-                self.counts[t.name] = self.counts.get(t.name, 0) + len(rows)
-                self.buffers[t] = []
+            if not rows:
+                continue
+            columns = list(rows[0])
+            sql = f"INSERT INTO {t.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+            self.conn.exec_driver_sql(sql, [tuple(_driver_value(r[c]) for c in columns) for r in rows])
+            self.counts[t.name] = self.counts.get(t.name, 0) + len(rows)
+            self.buffers[t] = []
 
 
 def _instant(rng: random.Random, start: datetime, end: datetime) -> datetime:
@@ -475,10 +492,12 @@ def _crowdfunding_gifts(rng: random.Random, w: _Writer, world: DemoWorld, donor_
         )
 
 
-def _audience(rng: random.Random, w: _Writer, world: DemoWorld, contact_ids: list[int], emails: dict[int, str]) -> None:
+def _audience(
+    rng: random.Random, w: _Writer, world: DemoWorld, contact_ids: list[int], emails: dict[int, str], share: float
+) -> None:
     mailing_dates = [AS_OF - timedelta(days=30 * k + 5) for k in range(MAILINGS)]
     for cid in contact_ids:
-        if rng.random() > 0.7:
+        if rng.random() > share:
             continue
         email = emails[cid]
         h = email_hash(email)
@@ -569,6 +588,7 @@ def generate(store: Store, world: DemoWorld) -> dict[str, int]:
         _donor_history(rng, w, world, donor_ids, ids)
         _walk_gifts(rng, w, world, sponsor_ids, ids)
         _crowdfunding_gifts(rng, w, world, donor_ids, ids)
-        _audience(rng, w, world, donor_ids + sponsor_ids, emails)
+        _audience(rng, w, world, donor_ids, emails, share=0.7)
+        _audience(rng, w, world, sponsor_ids, emails, share=0.25)
         w.flush()
     return w.counts
