@@ -162,10 +162,12 @@ class PlanRunner:
         ))
 
     def keep(self, s: StoredRow) -> None:
-        """The steward marked the row keep: record that, change nothing else."""
+        """A keep row (an exception, or the steward's decision): record it, change nothing else."""
+        by = "the policy" if s.action == KEEP else "the steward"
         with self.store.begin() as conn:
-            self._set_state(conn, s.row, "kept", "kept by the steward")
-            audit(conn, self.who, "keep", s.contact_id, rule=" ".join(s.rules), row=s.row, planned=s.action)
+            self._set_state(conn, s.row, "kept", f"kept by {by}")
+            audit(conn, self.who, "keep", s.contact_id, rule=" ".join(s.rules), before=s.digest,
+                  answer=f"kept by {by}", row=s.row, planned=s.action)
 
     def drop(self, s: StoredRow, why: str) -> None:
         """The situation changed: leave the contact alone, and say so."""
