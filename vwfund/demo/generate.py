@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from vwfund.demo.names import COMPANIES, FIRST_NAMES, LAST_NAMES, MESSAGES, PLACES, TEAM_WORDS
 from vwfund.demo.world import DemoCrowdfunding, DemoTeam, DemoWalk, DemoWalker, DemoWorld
