@@ -33,7 +33,6 @@ from vwfund.http import IDEMPOTENT, make_session
 from vwfund.identity import email_hash
 from vwfund.secrets import redact
 
-PAGE_SIZE = 1000
 _EMAILS = re.compile(r"[^@\s\"'<>,;:]+@[^@\s\"'<>,;:]+\.[A-Za-z]{2,}")
 _THROTTLE = re.compile(r"too many|throttl|rate.?limit", re.IGNORECASE)
 _HEX = re.compile(r"/[0-9a-f]{32}(?=/|$)")
@@ -112,8 +111,9 @@ class MailchimpClient:
         return self.request("POST", path, body=body)
 
     def pages(self, path: str, key: str, params: Mapping[str, Any] | None = None,
-              count: int = PAGE_SIZE) -> Iterator[tuple[list[dict[str, Any]], int]]:
+              count: int | None = None) -> Iterator[tuple[list[dict[str, Any]], int]]:
         """Offset/count paging: yields (items, total_items) per page; refuses a page that repeats the last."""
+        count = count or self.settings.page_size
         offset, last_ids = 0, None
         while True:
             answer = self.get(path, **{**(params or {}), "count": count, "offset": offset})

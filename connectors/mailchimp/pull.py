@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from vwfund.connectors.mailchimp.client import PAGE_SIZE, MailchimpClient
+from vwfund.connectors.mailchimp.client import MailchimpClient
 from vwfund.connectors.mailchimp.mapping import activity_events, instant, member_records
 from vwfund.connectors.mailchimp.settings import MailchimpSettings
 
@@ -46,7 +46,7 @@ def fetch_members(client: MailchimpClient, list_id: str, ctx: StreamContext) -> 
     first_total: int | None = None
     moving = True
     skipped = 0
-    for items, total in client.pages(f"lists/{list_id}/members", "members", params, PAGE_SIZE):
+    for items, total in client.pages(f"lists/{list_id}/members", "members", params):
         if first_total is None:
             first_total = total
         elif total != first_total and moving:
@@ -73,7 +73,7 @@ def sent_campaigns(client: MailchimpClient, list_id: str, since: datetime | None
     params: dict[str, Any] = {"list_id": list_id, "status": "sent", "sort_field": "send_time", "sort_dir": "ASC"}
     if since is not None:
         params["since_send_time"] = iso(since)
-    for items, _ in client.pages("campaigns", "campaigns", params, PAGE_SIZE):
+    for items, _ in client.pages("campaigns", "campaigns", params):
         yield from items
 
 
@@ -83,14 +83,15 @@ def email_activity(client: MailchimpClient, campaign: dict[str, Any], batch_thre
     cid = str(campaign["id"])
     path = f"reports/{cid}/email-activity"
     expected = int(campaign.get("emails_sent") or 0)
+    size = client.settings.page_size
     if expected <= batch_threshold:
         for items, _ in client.pages(path, "emails"):
             yield items
         return
     operations = [
-        {"method": "GET", "path": f"/{path}", "params": {"count": PAGE_SIZE, "offset": offset},
+        {"method": "GET", "path": f"/{path}", "params": {"count": size, "offset": offset},
          "operation_id": f"{cid}:{offset}"}
-        for offset in range(0, expected, PAGE_SIZE)
+        for offset in range(0, expected, size)
     ]
     results = sorted(client.run_batch(operations), key=lambda r: int(str(r.operation_id).rsplit(":", 1)[-1]))
     failed = [r for r in results if r.status_code >= 400]
@@ -102,9 +103,9 @@ def email_activity(client: MailchimpClient, campaign: dict[str, Any], batch_thre
         total = max(total, int((r.body or {}).get("total_items") or 0))
         yield list((r.body or {}).get("emails") or [])
     if total > expected:  # more recipients than the campaign said: read the rest directly
-        offset = len(operations) * PAGE_SIZE
+        offset = len(operations) * size
         while offset < total:
-            answer = client.get(path, count=PAGE_SIZE, offset=offset)
+            answer = client.get(path, count=size, offset=offset)
             items = list(answer.get("emails") or [])
             if not items:
                 break

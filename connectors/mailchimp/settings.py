@@ -32,6 +32,7 @@ class MailchimpSettings:
     retries: int = 5
     backoff: float = 0.5
     poll_interval: float = 5.0
+    page_size: int = 1000
 
     @classmethod
     def from_config(cls, config: Config) -> MailchimpSettings:
@@ -45,6 +46,9 @@ class MailchimpSettings:
                 raise ConfigError("[mailchimp] api_key does not end in a data centre (like -us21): check the key, "
                                   "or set VWFUND_MAILCHIMP_API_BASE / [mailchimp] api_base")
             api_base = f"https://{dc}.api.mailchimp.com/3.0"
+        page_size = config.get_int(SECTION, "page_size", 1000)
+        if not 1 <= page_size <= 1000:
+            raise ConfigError(f"[mailchimp] page_size must be between 1 and 1000 (Mailchimp's most), not {page_size}")
         connections = config.get_int(SECTION, "connections", MAX_CONNECTIONS)
         if not 1 <= connections <= MAX_CONNECTIONS:
             raise ConfigError(f"[mailchimp] connections must be between 1 and {MAX_CONNECTIONS}, not {connections}")
@@ -54,6 +58,7 @@ class MailchimpSettings:
             engagement_days=config.get_int(SECTION, "engagement_days", 30),
             timeout=_seconds(config, "timeout", 120.0), retries=config.get_int(SECTION, "retries", 5),
             backoff=_seconds(config, "backoff", 0.5), poll_interval=_seconds(config, "poll_interval", 5.0),
+            page_size=page_size,
         )
 
 
