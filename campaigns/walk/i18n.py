@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_percent
 
 from vwfund.money import Money
 from vwfund.timeutil import zone
@@ -90,3 +92,8 @@ def short_date(value: date, locale: str) -> str:
 def date_time(value: datetime, locale: str, tz: str) -> str:
     """An instant in the organisation's time zone, as the locale writes it."""
     return format_datetime(value, format="medium", tzinfo=zone(tz), locale=locale)
+
+
+def percent(value: Decimal, locale: str) -> str:
+    """A percentage (given as 19.5 for 19.5 %) as the locale writes it (nl: 19,5%; fr: 19,5 %)."""
+    return format_percent(value / 100, format="#,##0.#%", locale=locale)

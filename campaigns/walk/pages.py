@@ -75,6 +75,7 @@ class Renderer:
             "generated": i18n.date_time(self.generated_at, self.locale, self.timezone),
             "generated_iso": self.generated_at.isoformat(timespec="seconds"),
             "money": lambda m: i18n.money(m, self.locale),
+            "percent": lambda p: i18n.percent(p, self.locale),
         }
 
     def _sponsors(self, gifts: list[Gift]) -> list[SponsorLine]:
