@@ -21,9 +21,11 @@ def open_hold(conn: Connection, contact_id: int, reason: str, actor: str, now: d
     if conn.execute(select(contacts.c.id).where(contacts.c.id == contact_id)).first() is None:
         raise InputError(f"no contact with id {contact_id}")
     at = now or utcnow()
-    hold_id = conn.execute(insert(gdpr_holds).values(
+    key = conn.execute(insert(gdpr_holds).values(
         contact_id=contact_id, reason=reason.strip(), opened_at=at, opened_by=actor,
-    )).inserted_primary_key[0]
+    )).inserted_primary_key
+    assert key is not None
+    hold_id = key[0]
     audit(conn, Audit(actor, {}), "hold", contact_id, answer="hold opened", hold=int(hold_id))
     return int(hold_id)
 

@@ -173,7 +173,8 @@ def export_person(store: Store, targets: Sequence[PrivacyTarget], email_text: st
                 systems.setdefault(target.name, []).append({"error": str(exc)})
     document["systems"] = systems
     with store.begin() as conn:
-        for i in ids or [None]:
+        subjects: list[int | None] = [*ids] or [None]
+        for i in subjects:
             audit(conn, Audit(actor, {"request": "art15", "email_hash": h}), "export", i, rule="art15",
                   answer="exported")
     return document

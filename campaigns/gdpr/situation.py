@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import Connection, Select, and_, func, select, true
 from vwfund.campaigns.gdpr.policy import Policy
 from vwfund.campaigns.gdpr.tables import gdpr_holds
 
@@ -119,7 +119,7 @@ def load_situations(conn: Connection, policy: Policy, ids: Sequence[int] | None 
         if r.contact_id in found:
             found[r.contact_id].last_gift = r.last
 
-    audience_ok = mailing_members.c.audience.in_(policy.audiences) if policy.audiences else True
+    audience_ok = mailing_members.c.audience.in_(policy.audiences) if policy.audiences else true()
     clicks = (
         select(mailing_members.c.contact_id, func.max(engagement_events.c.at).label("last"))
         .select_from(engagement_events.join(mailing_members, and_(
