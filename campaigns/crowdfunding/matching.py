@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 
 from vwfund.errors import InputError
 
@@ -59,16 +59,20 @@ class MatchRule:
             raise InputError("campaign settings 'match' must be an object")
         cap = data.get("cap_minor")
         raw_milestones = data.get("milestones") or []
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0):
+        if cap is not None and not _positive_int(cap):
             raise InputError(f"campaign settings match.cap_minor must be a positive whole number, not {cap!r}")
         ratio = parse_ratio(data.get("ratio", 1), "campaign settings match.ratio")
         milestones = []
         for i, item in enumerate(raw_milestones):
             at, add = (item or {}).get("at_minor"), (item or {}).get("sum_minor")
-            if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (at, add)):
+            if not (_positive_int(at) and _positive_int(add)):
                 raise InputError(f"campaign settings match.milestones[{i}] needs positive at_minor and sum_minor")
             milestones.append(Milestone(at, add))
         return cls(cap, tuple(sorted(milestones, key=lambda m: m.at_minor)), ratio)
+
+
+def _positive_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def parse_ratio(value: Any, where: str) -> Decimal:

@@ -35,8 +35,9 @@ def describe_status(status: CampaignStatus, locale: str = "nl_NL", *, days: int 
         for m in c.match.milestones:
             reached = "reached" if m in status.match.milestones_reached else "not yet"
             parts.append(f"{fmt(m.sum_minor)} at {fmt(m.at_minor)} ({reached})")
-        lines.append(f"matched      {fmt(status.matched_minor)}: " + "; ".join(parts)
-                     + f"; paid so far {fmt(status.match_paid_minor)}")
+        if status.match_paid_minor:
+            parts.append(f"paid so far {fmt(status.match_paid_minor)}")
+        lines.append(f"matched      {fmt(status.matched_minor)}: " + "; ".join(parts))
     lines.append(f"gifts        {status.gifts} from {status.donors} donors; average {fmt(status.average_minor)}, "
                  f"median {fmt(status.median_minor)}")
     for ch in status.by_channel:

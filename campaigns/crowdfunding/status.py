@@ -336,7 +336,7 @@ def read_gifts(conn: Connection, code: str) -> Iterable[GiftRow]:
                    d.amount_minor, d.currency, d.fee_minor, d.refunded_minor, d.status, d.received_at,
                    d.channel, d.is_test, d.matched).where((d.campaign == code) & d.status.in_(COUNTED))
     for row in conn.execution_options(yield_per=5000).execute(query):
-        yield GiftRow(*row)
+        yield GiftRow._make(row)
 
 
 def count_not_counted(conn: Connection, code: str) -> dict[str, int]:
