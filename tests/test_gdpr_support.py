@@ -124,7 +124,7 @@ PEOPLE = [
 ]
 
 
-def seed(store: Store, people: Sequence[Person] = PEOPLE) -> dict[str, int]:
+def seed(store: Store, people: Sequence[Person] = PEOPLE, audience: str = AUDIENCE) -> dict[str, int]:
     """Write the base (as CiviCRM contacts linked to Mailchimp members); returns contact ids by key."""
     records: list[Any] = []
     for p in people:
@@ -133,15 +133,15 @@ def seed(store: Store, people: Sequence[Person] = PEOPLE) -> dict[str, int]:
                                first_name=p.key.title(), last_name="Jansen", street="Dorpsstraat 1",
                                postcode="1234 AB", city="Utrecht", phone="+31 6 1234 5678"))
         records.append(Contact(source="mailchimp", external_id=h, email=p.email))
-        records.append(MailingMember(audience=AUDIENCE, email=p.email, status="subscribed", opted_in_at=p.opted_in,
+        records.append(MailingMember(audience=audience, email=p.email, status="subscribed", opted_in_at=p.opted_in,
                                      first_name=p.key.title(), last_name="Jansen", tags=p.tags))
         for mailing, at in MAILINGS:
-            records.append(EngagementEvent(audience=AUDIENCE, email_hash=h, mailing_id=mailing, kind="sent", at=at))
+            records.append(EngagementEvent(audience=audience, email_hash=h, mailing_id=mailing, kind="sent", at=at))
         for mailing, at in MAILINGS[: p.opens]:
-            records.append(EngagementEvent(audience=AUDIENCE, email_hash=h, mailing_id=mailing, kind="open",
+            records.append(EngagementEvent(audience=audience, email_hash=h, mailing_id=mailing, kind="open",
                                            at=at + timedelta(hours=1)))
         if p.click:
-            records.append(EngagementEvent(audience=AUDIENCE, email_hash=h, mailing_id="m09", kind="click",
+            records.append(EngagementEvent(audience=audience, email_hash=h, mailing_id="m09", kind="click",
                                            at=p.click))
         if p.gift:
             records.append(Donation(source="civicrm", external_id=f"gift-{p.key}", contact_source="civicrm",
