@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from conftest import make_app
 from sqlalchemy import update
+from vwfund.connectors.civicrm.client import CiviClient
 
 from vwfund import nightly
-from vwfund.connectors.civicrm.client import CiviClient
 from vwfund.models import Contact, Donation
 from vwfund.store.records import save_records
 from vwfund.store.schema import donations
@@ -213,7 +213,7 @@ def test_walk_soft_credit_goes_to_walker_not_also_team(civi_app, fake):
               contacts[s["contact_id"]]["display_name"]) for s in fake.rows("ContributionSoft")}
     assert softs == {("vwfund:stripe:ch_w", "Ann Walker"), ("vwfund:stripe:ch_t", "Team Blue")}
     assert len(fake.rows("ContributionSoft")) == 2
-    team = [c for c in contacts.values() if c["display_name"] == "Team Blue"][0]
+    team = next(c for c in contacts.values() if c["display_name"] == "Team Blue")
     assert team["contact_type"] == "Organization"
 
 

@@ -103,6 +103,13 @@ def _dec(value: Any) -> Decimal:
     return Decimal(str(value if value not in (None, "") else 0))
 
 
+def _key(value: Any) -> str:
+    """A comparable form for ``=``/``IN``: numbers by value, text case-insensitively (MySQL collation)."""
+    if isinstance(value, int | float | Decimal):
+        return str(Decimal(str(value)).normalize())
+    return str(value).lower()
+
+
 def _like(pattern: str) -> re.Pattern[str]:
     """A SQL LIKE pattern (backslash escapes) as a case-insensitive regex."""
     out, i = [], 0
@@ -125,6 +132,11 @@ class FakeState:
     rows: dict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
     next_id: dict[str, int] = field(default_factory=dict)
     clock: datetime | None = None
+    #: Indexes that keep the fake fast at benchmark sizes: invoice id -> contribution id,
+    #: contact id -> primary email row, contribution id -> its payment rows.
+    invoices: dict[str, int] = field(default_factory=dict)
+    primary_email: dict[int, dict[str, Any]] = field(default_factory=dict)
+    payments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     def now(self) -> str:
         """The site's local time as CiviCRM writes it."""
@@ -142,6 +154,7 @@ class FakeApi:
 
     def __init__(self, state: FakeState) -> None:
         self.state = state
+        self._keysets: dict[int, tuple[list[Any], set[str]]] = {}
         for fid, name in FINANCIAL_TYPES.items():
             state.rows["FinancialType"][fid] = {"id": fid, "name": name, "is_active": True}
             state.next_id["FinancialType"] = fid
@@ -165,9 +178,10 @@ class FakeApi:
         if "." in name:
             head, rest = name.split(".", 1)
             if entity == "Contact" and head == "email_primary":
-                emails = [e for e in self.state.rows["Email"].values()
-                          if e.get("contact_id") == row.get("id") and e.get("is_primary")]
-                return self.value("Email", emails[0], rest) if emails else None
+                email = self.state.primary_email.get(row.get("id"))  # type: ignore[arg-type]
+                if email is not None and email["id"] not in self.state.rows["Email"]:
+                    email = None
+                return self.value("Email", email, rest) if email else None
             target = FKS.get(head)
             ref = self.state.rows.get(target or "", {}).get(row.get(head))  # type: ignore[arg-type]
             return self.value(target or "", ref, rest) if ref else None
@@ -190,7 +204,9 @@ class FakeApi:
         if op in ("IN", "NOT IN"):
             if not isinstance(expected, list):
                 raise ApiError(f"Operator {op} requires an array")
-            found = any(self._eq(actual, e) for e in expected)
+            keys = self._keyset(expected)
+            found = (_key(actual) in keys) if not isinstance(actual, bool) and actual is not None else \
+                any(self._eq(actual, e) for e in expected)
             return found if op == "IN" else not found
         if op in ("LIKE", "NOT LIKE"):
             hit = actual is not None and bool(_like(str(expected)).match(str(actual)))
@@ -207,6 +223,14 @@ class FakeApi:
         if op not in ops:
             raise ApiError(f"Illegal operator {op}")
         return ops[op](a, e)
+
+    def _keyset(self, expected: list[Any]) -> set[str]:
+        """The comparable keys of an IN list, computed once per list object of a request."""
+        cached = self._keysets.get(id(expected))
+        if cached is None or cached[0] is not expected:
+            cached = (expected, {_key(e) for e in expected if not isinstance(e, bool)})
+            self._keysets[id(expected)] = cached
+        return cached[1]
 
     @staticmethod
     def _cmp(actual: Any, expected: Any) -> tuple[Any, Any]:
@@ -230,6 +254,7 @@ class FakeApi:
     # -- actions -------------------------------------------------------------------------------------
     def call(self, entity: str, action: str, params: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
         """Run one API call; returns rows (or a get's answer with counts)."""
+        self._keysets.clear()
         if entity not in self.state.rows and entity not in ("Order", "System"):
             raise ApiError(f'API (Entity "{entity}", {action}) does not exist')
         special = {("Order", "create"): self.order_create, ("Payment", "create"): self.payment_create,
@@ -276,10 +301,9 @@ class FakeApi:
                 if not ids:
                     raise ApiError(f"Invalid value {name!r} for {base}")
                 values[base] = ids[0]
-        if entity == "Contribution" and "invoice_id" in values and values["invoice_id"]:
-            clash = [r for r in self.state.rows[entity].values()
-                     if r.get("invoice_id") == values["invoice_id"] and r is not existing]
-            if clash:
+        if entity == "Contribution" and values.get("invoice_id"):
+            holder = self.state.invoices.get(str(values["invoice_id"]).lower())
+            if holder is not None and (existing is None or holder != existing["id"]):
                 raise ApiError("DB Error: already exists")
         if existing is None:
             row = {"id": self.state.new_id(entity), **values}
@@ -303,9 +327,12 @@ class FakeApi:
             row["display_name"] = values.get("display_name") or names or row.get("organization_name") or ""
             row["sort_name"] = row["display_name"]
         if entity == "Email" and row.get("is_primary"):
-            for other in self.state.rows["Email"].values():
-                if other is not row and other.get("contact_id") == row.get("contact_id"):
-                    other["is_primary"] = False
+            previous = self.state.primary_email.get(row.get("contact_id"))  # type: ignore[arg-type]
+            if previous is not None and previous is not row:
+                previous["is_primary"] = False
+            self.state.primary_email[row["contact_id"]] = row
+        if entity == "Contribution" and row.get("invoice_id"):
+            self.state.invoices[str(row["invoice_id"]).lower()] = row["id"]
         return row
 
     def _required(self, entity: str, values: dict[str, Any]) -> None:
@@ -349,6 +376,8 @@ class FakeApi:
                 self._write(entity, {"is_deleted": True}, r)
             else:
                 del self.state.rows[entity][r["id"]]
+                if entity == "Contribution" and r.get("invoice_id"):
+                    self.state.invoices.pop(str(r["invoice_id"]).lower(), None)
         return [{"id": r["id"]} for r in rows]
 
     def save(self, entity: str, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -417,7 +446,8 @@ class FakeApi:
                                           "currency": contribution.get("currency"), "is_payment": True,
                                           "payment_instrument_id": values.get("payment_instrument_id"),
                                           "_contribution_id": contribution["id"]})
-        payments = [p for p in self.state.rows["Payment"].values() if p["_contribution_id"] == contribution["id"]]
+        self.state.payments.setdefault(contribution["id"], []).append(payment)
+        payments = self.state.payments[contribution["id"]]
         paid = sum((_dec(p["total_amount"]) for p in payments), Decimal(0))
         refunded = any(_dec(p["total_amount"]) < 0 for p in payments)
         total = _dec(contribution["total_amount"])
