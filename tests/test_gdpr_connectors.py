@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from conftest import make_app
+from sqlalchemy import select
 from test_gdpr_support import NOW, PEOPLE, policy, seed
 from vwfund.campaigns.gdpr.applying import apply_plan
 from vwfund.campaigns.gdpr.planfile import write_plan_files
@@ -14,8 +16,10 @@ from vwfund.campaigns.gdpr.requests import export_person, forget_person
 from vwfund.campaigns.gdpr.steps import privacy_targets
 
 from vwfund import nightly
-from vwfund.models import ConsentRecord, Contact
+from vwfund.models import ConsentRecord, Contact, Donation
 from vwfund.store.records import save_records
+from vwfund.store.schema import contacts, donations
+from vwfund.testing.fake_civicrm import FakeCiviCRM
 from vwfund.testing.fake_mailchimp import FakeMailchimp
 
 LIST = "list0001"
@@ -75,3 +79,40 @@ def test_plan_repermission_apply_and_forget_through_mailchimp(mc_app, fake, tmp_
     assert counts["contacts_suppressed"] == 1
     nightly.push(mc_app, "mailchimp")
     assert fake.member(LIST, "clicker@example.org") is None
+
+
+CIVI_KEY, CIVI_SITE = "k-1234567890", "s-1234567890"
+
+
+@pytest.fixture
+def civi_app(sqlite_store, builtin_plugins):
+    with FakeCiviCRM(api_key=CIVI_KEY, site_key=CIVI_SITE) as civi:
+        app = make_app(sqlite_store, builtin_plugins,
+                       {"civicrm": {"url": civi.url, "api_key": CIVI_KEY, "site_key": CIVI_SITE}})
+        yield app, civi
+        app.close()
+
+
+def test_forget_anonymises_in_civicrm_and_the_store_keeping_the_gift(civi_app):
+    app, civi = civi_app
+    row = civi.seed("Contact", {"first_name": "Fatima", "last_name": "Smit"})
+    civi.seed("Email", {"contact_id": row["id"], "email": "fatima@example.org", "is_primary": True})
+    with app.store.begin() as conn:
+        save_records(conn, [Contact(source="civicrm", external_id=str(row["id"]), email="fatima@example.org",
+                                    first_name="Fatima", last_name="Smit")])
+        save_records(conn, [Donation(source="civicrm", external_id="gift-1", contact_source="civicrm",
+                                     contact_external_id=str(row["id"]), amount_minor=5000, currency="EUR",
+                                     status="succeeded", received_at=NOW - timedelta(days=400),
+                                     public_message="Voor Fatima")])
+    targets = privacy_targets(app)
+    assert [t.name for t in targets] == ["civicrm"]
+    exported = export_person(app.store, targets, "fatima@example.org", "dpo")
+    assert exported["systems"]["civicrm"][0]["found"]
+    report = forget_person(app.store, policy(), targets, "fatima@example.org", apply=True, now=NOW)
+    assert [s["ok"] for s in report.systems] == [True] and report.contacts[0]["outcome"] == "anonymised"
+    assert civi.state.rows["Contact"][int(row["id"])]["first_name"] == "" and civi.rows("Email") == []
+    with app.store.read() as conn:
+        person = conn.execute(select(contacts)).one()
+        gift = conn.execute(select(donations)).one()
+    assert person.first_name is None and person.email is None and person.restricted
+    assert (gift.amount_minor, gift.contact_id, gift.public_message) == (5000, person.id, None)

@@ -144,12 +144,6 @@ class PlanRunner:
         self.now, self.report = now, report
         self.who = Audit(policy.steward, {"plan": plan_id})
 
-    def _done_systems(self, row: int) -> set[str]:
-        with self.store.read() as conn:
-            return set(conn.execute(select(gdpr_steps.c.system).where(
-                (gdpr_steps.c.plan_id == self.plan_id) & (gdpr_steps.c.row == row)
-            )).scalars())
-
     def _set_state(self, conn: Connection, row: int, state: str, note: str | None = None) -> None:
         conn.execute(update(gdpr_plan_rows).where(
             (gdpr_plan_rows.c.plan_id == self.plan_id) & (gdpr_plan_rows.c.row == row)
@@ -221,10 +215,9 @@ def apply_plan(
         ids = sorted({s.contact_id for s in to_act})
         situations = load_situations(conn, policy, ids)
         contacts = {c.contact_id: c for c in target_contacts(conn, ids)}
-        started = {
-            (r.row, r.system) for r in conn.execute(select(gdpr_steps.c.row, gdpr_steps.c.system).where(
-                gdpr_steps.c.plan_id == plan_id))
-        }
+        started: dict[int, set[str]] = {}
+        for step in conn.execute(select(gdpr_steps.c.row, gdpr_steps.c.system).where(gdpr_steps.c.plan_id == plan_id)):
+            started.setdefault(step.row, set()).add(step.system)
     for action in sorted({s.action for s in to_act} & set(NEEDS_TARGET)):
         if not targets_for(targets, action):
             raise InputError(f"no connected system can {action.replace('_', ' ')}: configure the Mailchimp connector")
@@ -241,7 +234,7 @@ def apply_plan(
             if apply:
                 runner.keep(s)
             continue
-        begun = any(row == s.row for row, _ in started)
+        begun = s.row in started
         why = None if begun else _change_words(s, situations.get(s.contact_id))
         if why is not None:
             report.dropped.append({"row": s.row, "contact_id": s.contact_id, "action": s.action, "why": why})
@@ -252,6 +245,6 @@ def apply_plan(
             report.would[s.action] += 1
             continue
         contact = contacts.get(s.contact_id) or TargetContact(s.contact_id, None)
-        if runner.run(s, contact, runner._done_systems(s.row)):
+        if runner.run(s, contact, started.get(s.row, set())):
             report.done[s.action] += 1
     return report
