@@ -231,3 +231,16 @@ def test_bulk_push_uses_few_requests(civi_app, fake):
     assert len(fake.rows("Contribution")) == 70
     # 10 batches of 7: each at most contacts look-up + create, gifts look-up, orders, payments (+ references once)
     assert fake.requests <= 10 * 5 + 2
+
+
+def test_contact_trashed_in_civicrm_since_the_link_is_not_used(civi_app, fake):
+    old = fake.seed("Contact", {"first_name": "An", "last_name": "Old"})
+    fake.seed("Email", {"contact_id": old["id"], "email": "an@example.org", "is_primary": True})
+    save(civi_app, Contact(source="civicrm", external_id=str(old["id"]), email="an@example.org"), donor(),
+         gift("ch_1"))
+    fake.api.update("Contact", {"where": [["id", "=", old["id"]]], "values": {"is_deleted": True}})
+    result = push(civi_app)["civicrm.contributions"]
+    assert result.ok, result.errors
+    [contribution] = fake.rows("Contribution")
+    assert contribution["contact_id"] != old["id"]
+    assert not fake.state.rows["Contact"][contribution["contact_id"]]["is_deleted"]

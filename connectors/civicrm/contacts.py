@@ -3,7 +3,9 @@
 Order: the link the store already knows (``contact_links`` system ``civicrm``, or a contact an earlier
 push created or found, kept in push state scope ``contact``), then a contact our push created
 (``external_identifier`` ``vwfund-<store id>``), then the email (an ``Email.get`` of the whole batch, trashed
-contacts left out: CiviCRM's unsupervised rule matches on email alone). One email on several CiviCRM
+contacts left out: CiviCRM's unsupervised rule matches on email alone). Known ids are checked in the same
+single read of the batch: a contact trashed or merged away in CiviCRM since is looked up again. One email on
+several CiviCRM
 contacts is reported by store id and CiviCRM ids, never by the email, and that record is skipped.
 """
 
@@ -95,22 +97,35 @@ def _new_contact(person: Person) -> dict[str, Any]:
     return params
 
 
-def resolve_contacts(client: CiviClient, people: Sequence[Person], *, create: bool) -> Resolution:
-    """CiviCRM ids for ``people``: known, ours, by email, else created (when ``create``)."""
-    result = Resolution({p.contact_id: p.civi_id for p in people if p.civi_id is not None})
-    unknown = [p for p in people if p.civi_id is None]
-    if not unknown:
+def resolve_contacts(
+    client: CiviClient, people: Sequence[Person], *, create: bool, trashed: bool = False
+) -> Resolution:
+    """CiviCRM ids for ``people``: known, ours, by email, else created (when ``create``).
+
+    With ``trashed`` contacts in CiviCRM's trash count too (a GDPR action must reach them).
+    """
+    result = Resolution()
+    deleted: list[Any] = ["is_deleted", "IN", [True, False]] if trashed else ["is_deleted", "=", False]
+    if not people:
         return result
-    emails = sorted({p.email for p in unknown if p.email})
+    known = sorted({p.civi_id for p in people if p.civi_id is not None})
+    emails = sorted({p.email for p in people if p.email})
+    # One request: known ids still alive (a contact may since be trashed or merged away), contacts our
+    # push created, and every email of the batch.
     calls: dict[str, tuple[str, str, dict[str, Any]]] = {
         "ours": ("Contact", "get", {"select": ["id", "external_identifier"], "where": [
-            ["external_identifier", "IN", [f"{EXTERNAL_PREFIX}{p.contact_id}" for p in unknown]],
-            ["is_deleted", "=", False]]}),
+            ["external_identifier", "IN", [f"{EXTERNAL_PREFIX}{p.contact_id}" for p in people]],
+            deleted]}),
     }
+    if known:
+        calls["known"] = ("Contact", "get", {"select": ["id"], "where": [["id", "IN", known], deleted]})
     if emails:
         calls["emails"] = ("Email", "get", {"select": ["contact_id", "email"], "where": [
-            ["email", "IN", emails], ["contact_id.is_deleted", "=", False]]})
+            ["email", "IN", emails], *([] if trashed else [["contact_id.is_deleted", "=", False]])]})
     found = client.multi_strict(calls)
+    alive = {int(r["id"]) for r in found.get("known", [])}
+    result.ids = {p.contact_id: p.civi_id for p in people if p.civi_id is not None and p.civi_id in alive}
+    unknown = [p for p in people if p.contact_id not in result.ids]
     ours = {str(r["external_identifier"]): int(r["id"]) for r in found["ours"]}
     by_email: dict[str, set[int]] = {}
     for r in found.get("emails", []):

@@ -35,9 +35,9 @@ class CiviPrivacyTarget:
         self.client = client
 
     def find(self, contact: TargetContact) -> tuple[int | None, str | None]:
-        """The contact's CiviCRM id (link, else email); or why it cannot be told."""
+        """The contact's CiviCRM id (link, else email; trashed contacts included); or why it cannot be told."""
         outcome = PushOutcome()
-        ids = civi_ids(self.client, [contact], outcome)
+        ids = civi_ids(self.client, [contact], outcome, trashed=True)
         return ids.get(contact.contact_id), "; ".join(outcome.errors) or None
 
     def perform(self, action: str, contact: TargetContact) -> ActionAnswer:

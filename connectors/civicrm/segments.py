@@ -37,9 +37,11 @@ def person_of(contact: TargetContact) -> Person:
                   civi_id=int(known) if known and known.isdigit() else None)
 
 
-def civi_ids(client: CiviClient, contacts: Sequence[TargetContact], outcome: PushOutcome) -> dict[int, int]:
+def civi_ids(
+    client: CiviClient, contacts: Sequence[TargetContact], outcome: PushOutcome, trashed: bool = False
+) -> dict[int, int]:
     """CiviCRM ids of the contacts that are in CiviCRM (never creating any); errors go to ``outcome``."""
-    resolved = resolve_contacts(client, [person_of(c) for c in contacts], create=False)
+    resolved = resolve_contacts(client, [person_of(c) for c in contacts], create=False, trashed=trashed)
     outcome.errors += resolved.errors
     outcome.pushed += resolved.pushed
     return resolved.ids
