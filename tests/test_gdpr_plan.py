@@ -154,3 +154,21 @@ def test_demo_section_summarises_without_applying(sqlite_app, tmp_path):
         assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(contacts).where(
             contacts.c.anonymised_at.is_not(None))).scalar_one() == 0
+
+
+def test_cli_dry_runs_refusals_and_holds(cli, tmp_path):
+    ids = seed(cli.app.store)
+    cli.app.config.override("gdpr", "inactive_months", 6)
+    cli("gdpr", "plan", "--out", str(tmp_path / "plan"))
+    plan_file = str(tmp_path / "plan.csv")
+    dry = cli("gdpr", "repermission", plan_file)
+    assert "would tag" in dry.output and "dry run" in dry.output
+    refused = cli("gdpr", "apply", plan_file, "--apply", expect=1)
+    assert "no re-permission mailing" in refused.output and "Traceback" not in refused.output
+    held = cli("--json", "gdpr", "hold", str(ids["opener"]), "--reason", "legal claim")
+    hold_id = json.loads(held.output)["hold"]
+    cli("gdpr", "release", str(hold_id))
+    cli("gdpr", "release", str(hold_id), expect=1)
+    trail = json.loads(cli("--json", "gdpr", "audit").output)
+    assert [e["action"] for e in trail] == ["gdpr.hold", "gdpr.release"]
+    assert cli("gdpr", "plan", "--out", str(tmp_path / "p2"), expect=None).exit_code == 0
