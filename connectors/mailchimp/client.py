@@ -214,7 +214,7 @@ def _is_throttle(resp: requests.Response) -> bool:
 
 def _wait(resp: requests.Response, attempt: int, backoff: float) -> float:
     try:
-        return min(float(resp.headers.get("Retry-After", "")), 120.0)
+        return min(float(str(resp.headers.get("Retry-After", ""))), 120.0)
     except ValueError:
         return min(backoff * (2 ** attempt), 60.0)
 

@@ -17,10 +17,8 @@ address is remembered in push state (scope ``forgotten``) so it is never sent ag
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection
 from vwfund.connectors.mailchimp.audience import (
@@ -152,17 +150,3 @@ def member_push(client: MailchimpClient, list_id: str) -> Push:
     """The ``mailchimp.members`` push."""
     sender = MemberSender(client, list_id)
     return Push("mailchimp.members", TARGET, lambda conn: plan_member_batches(conn, list_id), sender.send)
-
-
-def count_outcomes(outcomes: Sequence[PushOutcome]) -> Counter[str]:
-    """Total counts over several outcomes (for reports and benchmarks)."""
-    total: Counter[str] = Counter()
-    for o in outcomes:
-        total.update(o.counts)
-        total["pushed"] += len(o.pushed)
-    return total
-
-
-def member_payloads(batch: MemberBatch) -> list[dict[str, Any]]:
-    """The JSON members of a batch, as they would be sent (for dry runs and tests)."""
-    return [c.payload() for c in batch.members]

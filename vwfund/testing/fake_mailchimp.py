@@ -140,8 +140,8 @@ class FakeMailchimp:
     @property
     def root(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     @property
     def url(self) -> str:
@@ -742,9 +742,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--api-key", default=DEFAULT_KEY)
-    parser.add_argument("--list-id", default="list0001")
+    parser.add_argument("--list-id", action="append", help="an audience id (repeat for several)")
     args = parser.parse_args()
-    fake = FakeMailchimp(args.api_key, (args.list_id,), port=args.port)
+    fake = FakeMailchimp(args.api_key, tuple(args.list_id or ["list0001"]), port=args.port)
     print(fake.url, flush=True)
     try:
         fake._server.serve_forever()
