@@ -12,9 +12,11 @@ Every POST carries an ``Idempotency-Key``, so POSTs are retried as safely as GET
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -58,6 +60,7 @@ class StripeApi:
     api_base: str = DEFAULT_API_BASE
     session: requests.Session | None = None
     calls: int = 0
+    _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.api_key:
@@ -81,7 +84,8 @@ class StripeApi:
         headers = {"Authorization": f"Bearer {self.api_key}", "Stripe-Version": "2024-06-20"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        self.calls += 1
+        with self._count_lock:
+            self.calls += 1
         try:
             resp = self.session.request(method, f"{self.api_base}{path}", params=list(params) or None,
                                         data=list(data) or None, headers=headers)
@@ -115,19 +119,33 @@ class StripeApi:
 
     def pages(self, path: str, params: Params = (), starting_after: str | None = None
               ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
-        """Pages of a list (newest first): (objects, has_more); refuses a page that repeats the last id."""
-        after = starting_after
-        while True:
+        """Pages of a list (newest first): (objects, has_more); refuses a page that repeats the last id.
+
+        The next page is requested while the caller works on this one (one request ahead, never more),
+        so waiting for Stripe and saving to the store overlap.
+        """
+        def fetch(after: str | None) -> dict[str, Any]:
             query = [*params, ("limit", PAGE_LIMIT)] + ([("starting_after", after)] if after else [])
-            body = self.get(path, query)
-            data: list[dict[str, Any]] = body.get("data") or []
-            more = bool(body.get("has_more")) and bool(data)
-            if data and data[-1]["id"] == after:
-                raise RemoteError(f"Stripe repeated a page of {path} after {after}: stopped to avoid a loop")
-            yield data, more
-            if not more:
-                return
-            after = data[-1]["id"]
+            return self.get(path, query)
+
+        after = starting_after
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stripe-page") as ahead:
+            pending: Future[dict[str, Any]] = ahead.submit(fetch, after)
+            try:
+                while True:
+                    body = pending.result()
+                    data: list[dict[str, Any]] = body.get("data") or []
+                    more = bool(body.get("has_more")) and bool(data)
+                    if data and data[-1]["id"] == after:
+                        raise RemoteError(f"Stripe repeated a page of {path} after {after}: stopped to avoid a loop")
+                    if more:
+                        after = data[-1]["id"]
+                        pending = ahead.submit(fetch, after)
+                    yield data, more
+                    if not more:
+                        return
+            finally:
+                pending.cancel()
 
 
 def describe_failure(method: str, path: str, resp: requests.Response) -> str:

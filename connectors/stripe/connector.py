@@ -48,7 +48,8 @@ class StripeConnector(Connector):
     def pull_streams(self, app: App) -> list[Stream]:
         """Customers, charges, disputes, subscriptions, payouts, then events (see streams.py)."""
         api = make_api(app)
-        return StripeStreams(api, app.store, key_mode(api)).streams()
+        per_commit = max(1, app.config.get_int(SECTION, "pages_per_commit", 5))
+        return StripeStreams(api, app.store, key_mode(api), pages_per_commit=per_commit).streams()
 
     def check(self, app: App) -> str:
         """One call (``GET /v1/balance``): the key works, and in which mode."""
