@@ -75,7 +75,8 @@ def contact_id(app, email: str) -> int:
 
 def test_pull_saves_members_with_consent_and_turns_leavers_into_opt_outs(mc_app, fake):
     fake.add_member(LIST, "Ann@Example.org", first_name="Ann", last_name="Ali", language="nl", tags=("walk",),
-                    permissions={"p1": ("Email", True)}, opted_in=T0, changed=T0, open_rate=0.5, rating=4)
+                    permissions={"p1": ("Email", True), "p2": ("Direct Mail", False)}, opted_in=T0, changed=T0,
+                    open_rate=0.5, rating=4)
     fake.add_member(LIST, "bob@example.org", "unsubscribed", permissions={"p1": ("Email", False)},
                     opted_in=T0, changed=T0 + timedelta(days=2))
     fake.add_member(LIST, "cat@example.org", "cleaned", changed=T0 + timedelta(days=3))
@@ -92,9 +93,12 @@ def test_pull_saves_members_with_consent_and_turns_leavers_into_opt_outs(mc_app,
     assert links == {email_hash(e) for e in people}
     ann = members["ann@example.org"]
     assert (ann.status, ann.tags, ann.member_rating, ann.avg_open_rate) == ("subscribed", ["walk"], 4, 0.5)
-    assert ann.marketing_permissions == {"Email": True} and ann.contact_id == people["ann@example.org"].id
+    assert ann.marketing_permissions == {"Email": True, "Direct Mail": False}
+    assert ann.contact_id == people["ann@example.org"].id
     granted = consent[f"{LIST}:{email_hash('ann@example.org')}:p1"]
-    assert granted.granted and granted.purpose == "Email" and granted.at == T0
+    assert granted.granted and granted.purpose == "Email" and granted.channel == "email" and granted.at == T0
+    post = consent[f"{LIST}:{email_hash('ann@example.org')}:p2"]
+    assert not post.granted and post.channel == "post"
     assert "Mailchimp" in granted.evidence and "timestamp_opt" in granted.evidence
     withdrawn = consent[f"{LIST}:{email_hash('bob@example.org')}:p1"]
     assert not withdrawn.granted and withdrawn.at == T0 + timedelta(days=2)
@@ -214,7 +218,7 @@ def test_a_second_push_sends_only_what_changed(mc_app, fake):
     with mc_app.store.begin() as conn:
         conn.execute(update(contacts).where(contacts.c.email == "s1@example.org").values(first_name="New"))
     result = push(mc_app)["mailchimp.members"]
-    assert fake.writes() == 2 and result.counts["updated"] == 1 + 2, result.counts  # s1 changed; s0, s2 now carry their status
+    assert fake.writes() == 2 and result.counts["updated"] == 1, result.counts  # only s1 changed
     assert fake.member(LIST, "s1@example.org")["merge_fields"]["FNAME"] == "New"
 
 

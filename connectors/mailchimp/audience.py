@@ -36,8 +36,9 @@ class Candidate:
 
     @property
     def digest(self) -> str:
-        """Hash of the pushed fields: unchanged members are not sent again."""
-        return digest(self.email, self.first_name, self.last_name, self.language, self.known_status or "new")
+        """Hash of the fields as sent: unchanged members are not sent again (a new member, sent as subscribed,
+        keeps its digest once a pull shows it subscribed)."""
+        return digest(sorted(self.payload().items()))
 
     def payload(self) -> dict[str, object]:
         """The member as sent in a bulk upsert (only fields we hold, so nothing is blanked)."""

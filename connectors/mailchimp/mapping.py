@@ -70,12 +70,24 @@ def member_records(member: Mapping[str, Any], audience: str) -> list[Any]:
             continue
         records.append(ConsentRecord(
             source=SOURCE, external_id=f"{audience}:{member_id}:{p.get('marketing_permission_id')}",
-            contact_source=SOURCE, contact_external_id=member_id, purpose=_purpose(p), channel="email",
+            contact_source=SOURCE, contact_external_id=member_id, purpose=_purpose(p),
+            channel=permission_channel(p),
             granted=granted, at=at,
             evidence=f"Mailchimp audience {audience}, marketing permission {p.get('marketing_permission_id')}, "
                      f"status {status}, timestamp_opt {member.get('timestamp_opt') or 'none'}",
         ))
     return records
+
+
+def permission_channel(permission: Mapping[str, Any]) -> str:
+    """The channel a marketing permission is about: Mailchimp's standard texts are Email, Direct Mail and
+    Customized Online Advertising; anything else is read as email (the audience is an email list)."""
+    text = str(permission.get("text") or "").lower()
+    if "direct mail" in text or "post" in text:
+        return "post"
+    if "advertising" in text or "ads" in text.split():
+        return "advertising"
+    return "email"
 
 
 def activity_events(row: Mapping[str, Any], audience: str, sent_at: datetime | None) -> Iterator[EngagementEvent]:
