@@ -244,3 +244,30 @@ def test_contact_trashed_in_civicrm_since_the_link_is_not_used(civi_app, fake):
     [contribution] = fake.rows("Contribution")
     assert contribution["contact_id"] != old["id"]
     assert not fake.state.rows["Contact"][contribution["contact_id"]]["is_deleted"]
+
+
+def test_monthly_donor_becomes_one_recurring_contribution_its_gifts_point_at(civi_app, fake):
+    from sqlalchemy import select as sql_select
+
+    from vwfund.models import RecurringPlan
+    from vwfund.store.schema import recurring_plans
+
+    plan = RecurringPlan(source="stripe", external_id="sub_1", contact_source="stripe", contact_external_id="cus_1",
+                         amount_minor=1500, currency="EUR", interval="month", status="active",
+                         started_at=datetime(2026, 1, 5, tzinfo=UTC))
+    save(civi_app, donor(), plan, gift("ch_jan", 1500, recurring_plan="sub_1"), gift("ch_feb", 1500,
+                                                                                     recurring_plan="sub_1"))
+    push(civi_app)
+    push(civi_app)
+    [recur] = fake.rows("ContributionRecur")
+    assert recur["invoice_id"] == "vwfund:stripe:sub_1" and recur["contribution_status_id"] == 5  # In Progress
+    assert Decimal(str(recur["amount"])) == Decimal("15.00") and recur["frequency_unit"] == "month"
+    assert {c["contribution_recur_id"] for c in fake.rows("Contribution")} == {recur["id"]}
+    save(civi_app, plan.model_copy(update={"status": "cancelled", "ended_at": datetime(2026, 3, 1, tzinfo=UTC)}))
+    result = push(civi_app)["civicrm.recurring"]
+    assert result.counts["recurring_updated"] == 1
+    [recur] = fake.rows("ContributionRecur")
+    assert recur["contribution_status_id"] == 3 and recur["cancel_date"].startswith("2026-03-01")
+    nightly.pull(civi_app, "civicrm")
+    with civi_app.store.read() as conn:
+        assert [r.source for r in conn.execute(sql_select(recurring_plans))] == ["stripe"]

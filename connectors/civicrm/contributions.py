@@ -31,6 +31,7 @@ from sqlalchemy import Connection, select
 from vwfund.connectors.civicrm.client import CallError, CiviClient, to_decimal
 from vwfund.connectors.civicrm.contacts import Person, load_people, resolve_contacts
 from vwfund.connectors.civicrm.mapping import PUSH_INVOICE_PREFIX, as_decimal
+from vwfund.connectors.civicrm.refs import References
 from vwfund.connectors.civicrm.settings import CiviSettings
 
 from vwfund.identity import digest
@@ -61,6 +62,7 @@ class Gift:
     contact_id: int | None
     soft_contact_id: int | None = None
     soft_missing: str | None = None
+    recurring_plan: str | None = None
 
     @property
     def item(self) -> str:
@@ -71,6 +73,11 @@ class Gift:
     def invoice_id(self) -> str:
         """The invoice id that marks the contribution as this gift's (and as pushed by us)."""
         return f"{PUSH_INVOICE_PREFIX}{self.item}"[:255]
+
+    @property
+    def plan_invoice_id(self) -> str | None:
+        """The invoice id of the recurring contribution our push made for this gift's plan, if any."""
+        return f"{PUSH_INVOICE_PREFIX}{self.source}:{self.recurring_plan}"[:255] if self.recurring_plan else None
 
     def desired_payments(self) -> dict[str, int]:
         """What each trxn id should add up to in CiviCRM, in minor units."""
@@ -130,7 +137,7 @@ def plan_gift_batches(conn: Connection, batch_size: int, anonymous_contact: bool
             soft = walk.get(key) if key else None
             gifts.append(Gift(r.source, r.external_id, r.amount_minor, r.currency, r.fee_minor, r.refunded_minor,
                               r.status, r.received_at, r.campaign, r.contact_id, soft,
-                              key if key and soft is None else None))
+                              key if key and soft is None else None, r.recurring_plan))
         needed = {g.contact_id for g in gifts if g.contact_id} | {g.soft_contact_id for g in gifts if g.soft_contact_id}
         yield GiftBatch(gifts, load_people(conn, {c for c in needed if c is not None}))
 
@@ -138,38 +145,15 @@ def plan_gift_batches(conn: Connection, batch_size: int, anonymous_contact: bool
 class ContributionPusher:
     """Sends gift batches: contacts, look-ups, orders, then payments and soft credits (a few requests each)."""
 
-    def __init__(self, client: CiviClient, settings: CiviSettings) -> None:
+    def __init__(self, client: CiviClient, settings: CiviSettings, refs: References | None = None) -> None:
         self.client = client
         self.settings = settings
-        self._refs: dict[str, int] | None = None
-        self._campaigns: dict[str, int | None] = {}
+        self.refs = refs or References(client, settings)
 
-    def references(self) -> dict[str, int]:
-        """Financial type and payment instrument ids by name (read once)."""
-        if self._refs is None:
-            s = self.settings
-            found = self.client.multi_strict({
-                "types": ("FinancialType", "get", {"select": ["id", "name"], "where": [["name", "=", s.financial_type]]}),
-                "instruments": ("OptionValue", "get", {"select": ["value", "name"], "where": [
-                    ["option_group_id:name", "=", "payment_instrument"],
-                    ["name", "IN", [s.instrument_stripe, s.instrument_offline]]]}),
-            })
-            if not found["types"]:
-                from vwfund.errors import ConfigError
-
-                raise ConfigError(f"[civicrm] financial_type {s.financial_type!r} does not exist in CiviCRM")
-            refs = {"financial_type": int(found["types"][0]["id"])}
-            by_name = {r["name"]: int(r["value"]) for r in found["instruments"]}
-            for source, name in (("stripe", s.instrument_stripe), ("offline", s.instrument_offline)):
-                if name in by_name:
-                    refs[f"instrument:{source}"] = by_name[name]
-            self._refs = refs
-        return self._refs
-
-    def _lookups(self, gifts: list[Gift]) -> dict[str, list[dict[str, Any]]]:
+    def _lookups(self, gifts: list[Gift], campaigns: list[str]) -> dict[str, list[dict[str, Any]]]:
         invoices = [g.invoice_id for g in gifts]
         trxn_ids = [t for g in gifts for t in g.desired_payments()]
-        campaigns = sorted({g.campaign for g in gifts if g.campaign and g.campaign not in self._campaigns})
+        plans = sorted({g.plan_invoice_id for g in gifts if g.plan_invoice_id})
         calls: dict[str, tuple[str, str, dict[str, Any]]] = {
             "contributions": ("Contribution", "get", {"select": ["id", "invoice_id"],
                                                       "where": [["invoice_id", "IN", invoices]]}),
@@ -178,27 +162,32 @@ class ContributionPusher:
             "soft": ("ContributionSoft", "get", {"select": ["contribution_id", "contact_id"],
                                                  "where": [["contribution_id.invoice_id", "IN", invoices]]}),
         }
+        if plans:
+            calls["plans"] = ("ContributionRecur", "get", {"select": ["id", "invoice_id"],
+                                                           "where": [["invoice_id", "IN", plans]]})
         if campaigns:
             calls["campaigns"] = ("Campaign", "get", {"select": ["id", "name"], "where": [["name", "IN", campaigns]]})
         return self.client.multi_strict(calls)
 
-    def _order(self, gift: Gift, donor: int, refs: dict[str, int]) -> dict[str, Any]:
+    def _order(self, gift: Gift, donor: int, plans: dict[str, int]) -> dict[str, Any]:
         amount = as_decimal(gift.amount_minor, gift.currency)
+        financial_type = self.refs.ids()["financial_type"]
         values: dict[str, Any] = {
-            "contact_id": donor, "financial_type_id": refs["financial_type"], "currency": gift.currency,
+            "contact_id": donor, "financial_type_id": financial_type, "currency": gift.currency,
             "receive_date": self.client.to_civi_time(gift.received_at), "invoice_id": gift.invoice_id,
             "source": f"vwfund {gift.source}", "contribution_status_id:name": "Pending",
         }
-        if f"instrument:{gift.source}" in refs:
-            values["payment_instrument_id"] = refs[f"instrument:{gift.source}"]
-        campaign_id = self._campaigns.get(gift.campaign or "")
-        if campaign_id:
-            values["campaign_id"] = campaign_id
-        line = {"qty": 1, "unit_price": amount, "line_total": amount, "financial_type_id": refs["financial_type"],
+        if self.refs.instrument(gift.source) is not None:
+            values["payment_instrument_id"] = self.refs.instrument(gift.source)
+        if self.refs.campaign(gift.campaign):
+            values["campaign_id"] = self.refs.campaign(gift.campaign)
+        if gift.plan_invoice_id and gift.plan_invoice_id in plans:
+            values["contribution_recur_id"] = plans[gift.plan_invoice_id]
+        line = {"qty": 1, "unit_price": amount, "line_total": amount, "financial_type_id": financial_type,
                 "entity_table": "civicrm_contribution", "label": "Donation"}
         return {"contributionValues": values, "lineItems": [line]}
 
-    def _payments(self, gift: Gift, cid: int, held: dict[str, Decimal], refs: dict[str, int]) -> list[dict[str, Any]]:
+    def _payments(self, gift: Gift, cid: int, held: dict[str, Decimal]) -> list[dict[str, Any]]:
         out = []
         for trxn_id, minor in gift.desired_payments().items():
             delta = as_decimal(minor, gift.currency) - held.get(trxn_id, Decimal(0))
@@ -210,15 +199,15 @@ class ContributionPusher:
                                       "is_send_contribution_notification": False}
             if trxn_id == gift.external_id and gift.fee_minor:
                 values["fee_amount"] = as_decimal(gift.fee_minor, gift.currency)
-            if f"instrument:{gift.source}" in refs:
-                values["payment_instrument_id"] = refs[f"instrument:{gift.source}"]
+            if self.refs.instrument(gift.source) is not None:
+                values["payment_instrument_id"] = self.refs.instrument(gift.source)
             out.append(values)
         return out
 
     def send(self, batch: GiftBatch) -> PushOutcome:
         """Push one batch; returns the gifts CiviCRM now holds as they are in the store."""
         outcome = PushOutcome()
-        refs = self.references()
+        self.refs.ids()
         people = [batch.people[c] for c in sorted(batch.people)]
         resolved = resolve_contacts(self.client, people, create=True)
         outcome.pushed += resolved.pushed
@@ -235,13 +224,11 @@ class ContributionPusher:
             gifts.append((g, donor))
         if not gifts:
             return outcome
-        found = self._lookups([g for g, _ in gifts])
-        for row in found.get("campaigns", []):
-            self._campaigns[str(row["name"])] = int(row["id"])
-        for g, _ in gifts:
-            if g.campaign and g.campaign not in self._campaigns:
-                self._campaigns[g.campaign] = None
-                outcome.errors.append(f"campaign {g.campaign!r} is not in CiviCRM: its gifts go without campaign")
+        campaigns = self.refs.unknown_campaigns(g.campaign for g, _ in gifts)
+        found = self._lookups([g for g, _ in gifts], campaigns)
+        for name in self.refs.learn_campaigns(campaigns, found.get("campaigns", [])):
+            outcome.errors.append(f"campaign {name!r} is not in CiviCRM: its gifts go without campaign")
+        plans = {str(r["invoice_id"]): int(r["id"]) for r in found.get("plans", [])}
         cids = {str(r["invoice_id"]): int(r["id"]) for r in found["contributions"]}
         held: dict[str, Decimal] = {}
         for p in found["payments"]:
@@ -249,7 +236,7 @@ class ContributionPusher:
         soft_held = {(int(s["contribution_id"]), int(s["contact_id"])) for s in found["soft"]}
 
         missing = [(g, donor) for g, donor in gifts if g.invoice_id not in cids]
-        answers = self.client.multi({f"o{i}": ("Order", "create", self._order(g, donor, refs))
+        answers = self.client.multi({f"o{i}": ("Order", "create", self._order(g, donor, plans))
                                      for i, (g, donor) in enumerate(missing)})
         failed: set[str] = set()
         for i, (g, _) in enumerate(missing):
@@ -269,7 +256,7 @@ class ContributionPusher:
             cid = cids[g.invoice_id]
             # Payments found for a contribution that did not exist yet belong to something else.
             mine = held if g.invoice_id in {r["invoice_id"] for r in found["contributions"]} else {}
-            for n, values in enumerate(self._payments(g, cid, mine, refs)):
+            for n, values in enumerate(self._payments(g, cid, mine)):
                 name = f"p{cid}_{n}"
                 writes[name] = ("Payment", "create", {"values": values})
                 owners[name] = g

@@ -21,7 +21,7 @@ CONTACT_FIELDS = ["id", "contact_type", "first_name", "last_name", "display_name
 CONTRIBUTION_FIELDS = ["id", "contact_id", "total_amount", "fee_amount", "currency", "contribution_status_id:name",
                        "receive_date", "trxn_id", "invoice_id", "source", "campaign_id.name", "is_test",
                        "contribution_recur_id", "modified_date"]
-RECUR_FIELDS = ["id", "contact_id", "amount", "currency", "frequency_unit", "frequency_interval",
+RECUR_FIELDS = ["id", "contact_id", "invoice_id", "amount", "currency", "frequency_unit", "frequency_interval",
                 "contribution_status_id:name", "start_date", "end_date", "cancel_date", "campaign_id.name",
                 "modified_date"]
 

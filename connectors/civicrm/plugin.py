@@ -11,6 +11,8 @@ from vwfund.connectors.civicrm.contributions import ContributionPusher, plan_gif
 from vwfund.connectors.civicrm.optouts import plan_optout_batches, send_optouts
 from vwfund.connectors.civicrm.privacy import CiviPrivacyTarget
 from vwfund.connectors.civicrm.pull import contact_stream, contribution_stream, recurring_stream
+from vwfund.connectors.civicrm.recurring import RecurringPusher, plan_recurring_batches
+from vwfund.connectors.civicrm.refs import References
 from vwfund.connectors.civicrm.segments import CiviSegmentTarget, SegmentBatch, plan_segment_batches
 from vwfund.connectors.civicrm.settings import CiviSettings, is_configured
 
@@ -49,14 +51,19 @@ class CiviConnector(Connector):
                 contribution_stream(client, settings.page_size)]
 
     def pushes(self, app: App) -> list[Push]:
-        """Gifts as contributions, opt-outs as privacy flags, segments as groups."""
+        """Monthly donors (first, so gifts can point at them), gifts, opt-outs as privacy flags, segments as groups."""
         settings = self.settings(app)
         client = settings.client()
-        gifts = ContributionPusher(client, settings)
+        refs = References(client, settings)
+        gifts = ContributionPusher(client, settings, refs)
+        plans = RecurringPusher(client, refs)
         groups = CiviSegmentTarget(client, settings.group_prefix)
 
         def gift_batches(conn: Connection) -> Any:
             return plan_gift_batches(conn, settings.batch_size)
+
+        def plan_batches(conn: Connection) -> Any:
+            return plan_recurring_batches(conn, settings.batch_size)
 
         def optout_batches(conn: Connection) -> Any:
             return plan_optout_batches(conn, settings.batch_size)
@@ -68,6 +75,7 @@ class CiviConnector(Connector):
             return groups.apply_segment(batch.segment, batch.add, batch.remove)
 
         return [
+            Push("civicrm.recurring", "civicrm", plan_batches, plans.send),
             Push("civicrm.contributions", "civicrm", gift_batches, gifts.send),
             Push("civicrm.optouts", "civicrm", optout_batches, lambda b: send_optouts(client, b)),
             Push("civicrm.segments", "civicrm", segment_batches, send_segment),

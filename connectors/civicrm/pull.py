@@ -5,9 +5,9 @@ Each stream reads rows with ``modified_date`` before the run's start (``ctx.cap`
 (modified_date, id)") rather than a growing ``offset``: rows modified while the run pages would shift an
 offset window and make it skip rows. The cursor ``"<modified_date>|<id>"`` is saved with each page.
 
-Loop rule: a contribution whose ``invoice_id`` starts with ``vwfund:`` was created by our own push from a
-Stripe or offline gift that the store already holds under its own source; it is not imported again (the
-run's notes count them).
+Loop rule: a contribution (or recurring contribution) whose ``invoice_id`` starts with ``vwfund:`` was
+created by our own push from a Stripe or offline gift (or plan) that the store already holds under its own
+source; it is not imported again (the run's notes count them).
 """
 
 from __future__ import annotations
@@ -97,10 +97,13 @@ def contribution_stream(client: CiviClient, page_size: int = 500) -> Stream:
 
 
 def recurring_stream(client: CiviClient, page_size: int = 500) -> Stream:
-    """``civicrm.recurring``: recurring contributions (monthly donors)."""
+    """``civicrm.recurring``: recurring contributions (monthly donors), not those our push created."""
 
     def convert(rows: list[dict[str, Any]], ctx: StreamContext) -> list[Any]:
-        return [to_plan(r, client) for r in rows]
+        ours = [r for r in rows if pushed_by_us(r)]
+        if ours:
+            ctx.note(f"{len(ours)} recurring contributions created by vwfund's push were not imported again")
+        return [to_plan(r, client) for r in rows if not pushed_by_us(r)]
 
     def fetch(ctx: StreamContext) -> Iterator[Page]:
         yield from fetch_modified(client, "ContributionRecur", RECUR_FIELDS, ctx, convert, page_size)
