@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -151,6 +152,15 @@ def test_days_are_the_organisations_local_days(store):
     ]
 
 
+def test_many_gifts_in_one_quarter_hour_all_count_on_their_day(store):
+    noon = datetime(2025, 6, 4, 10, 0, tzinfo=UTC)
+    s = status_of(store, [gift(f"ch_{i}", 100 + i, at=noon + timedelta(seconds=7 * i)) for i in range(100)],
+                  as_of=datetime(2025, 6, 5, 9, tzinfo=UTC))
+    day = next(d for d in s.by_day if d.day == date(2025, 6, 4))
+    assert (day.gifts, day.raised_minor) == (100, 100 * 100 + 99 * 100 // 2)
+    assert s.by_day[-1].cumulative_minor == s.raised_minor == day.raised_minor
+
+
 def test_projection_carries_the_run_rate_to_the_end_and_applies_the_match(store):
     cf = campaign(match=MatchRule(cap_minor=50_000))
     four_days_in = START + timedelta(days=4)
@@ -187,10 +197,13 @@ def test_zero_decimal_currency_is_counted_in_whole_yen(store):
 
 
 def test_median_of_whole_minor_units():
-    assert median_minor([]) == 0
-    assert median_minor([5, 1, 3]) == 3
-    assert median_minor([1, 2]) == 2  # 1.5 -> 2 (half to even)
-    assert median_minor([2, 3]) == 2  # 2.5 -> 2 (half to even)
+    assert median_minor(Counter()) == 0
+    assert median_minor(Counter([5, 1, 3])) == 3
+    assert median_minor(Counter([1, 2])) == 2  # 1.5 -> 2 (half to even)
+    assert median_minor(Counter([2, 3])) == 2  # 2.5 -> 2 (half to even)
+    assert median_minor(Counter({100: 3, 500: 1})) == 100  # 100, 100, 100, 500
+    assert median_minor(Counter({100: 2, 500: 2})) == 300  # 100, 100, 500, 500
+    assert median_minor(Counter({100: 1, 200: 1, 900: 5})) == 900
 
 
 def test_end_date_includes_that_whole_local_day():

@@ -1,6 +1,7 @@
 """A crowdfunding campaign's status: money raised toward the goal, exact to the minor unit.
 
-What counts is the core rule (:mod:`vwfund.store.amounts`): a gift attributed to the campaign
+What counts is the core rule (:mod:`vwfund.store.amounts`, summed in SQL by
+:mod:`vwfund.campaigns.crowdfunding.aggregates`): a gift attributed to the campaign
 (``donation.campaign == code``) in the campaign's currency adds ``amount - refunded`` when it succeeded;
 pending, failed, disputed and test gifts add nothing. Gifts in another currency are never added (they
 are reported apart). Gifts flagged ``matched`` are the funder's own payments of the match and are
@@ -13,44 +14,23 @@ Refunds have no date of their own in the store: a refund lowers the day on which
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
+from vwfund.campaigns.crowdfunding.aggregates import GiftAggregates, read_aggregates
 from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, load_campaign
 from vwfund.campaigns.crowdfunding.matching import MatchOutcome, compute_match
 
 from vwfund.money import Money
-from vwfund.store.amounts import COUNTED, counted_minor, fee_counted_minor
-from vwfund.store.schema import donations
 from vwfund.timeutil import local_date, utcnow, zone
 
 if TYPE_CHECKING:
     from vwfund.app import App
 
 DAY = timedelta(days=1)
-
-
-class GiftRow(NamedTuple):
-    """The columns of one gift that the totals read."""
-
-    source: str
-    external_id: str
-    contact_id: int | None
-    contact_source: str | None
-    contact_external_id: str | None
-    amount_minor: int
-    currency: str
-    fee_minor: int
-    refunded_minor: int
-    status: str
-    received_at: datetime
-    channel: str | None
-    is_test: bool
-    matched: bool
 
 
 @dataclass
@@ -218,27 +198,25 @@ def _rounded_division(numerator: int, denominator: int) -> int:
     return int((Decimal(numerator) / Decimal(denominator)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-def median_minor(amounts: Sequence[int]) -> int:
-    """The median of whole minor units (the middle two averaged, half to even); 0 for none."""
-    if not amounts:
+def median_minor(amounts: Counter[int]) -> int:
+    """The median of gifts given as amount -> how many (middle two averaged, half to even); 0 for none."""
+    n = sum(amounts.values())
+    if n == 0:
         return 0
-    ordered = sorted(amounts)
-    mid = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[mid]
-    return _rounded_division(ordered[mid - 1] + ordered[mid], 2)
+    wanted = (n - 1) // 2, n // 2  # 0-based positions of the middle one or two gifts
+    found: list[int] = []
+    seen = 0
+    for value in sorted(amounts):
+        seen += amounts[value]
+        while len(found) < 2 and wanted[len(found)] < seen:
+            found.append(value)
+        if len(found) == 2:
+            break
+    return _rounded_division(found[0] + found[1], 2)
 
 
-def _donor_key(g: GiftRow) -> tuple[Any, ...]:
-    """One donor per contact; a gift with no known contact is its own donor."""
-    if g.contact_id is not None:
-        return ("contact", g.contact_id)
-    if g.contact_source and g.contact_external_id:
-        return ("ref", g.contact_source, g.contact_external_id)
-    return ("gift", g.source, g.external_id)
-
-
-def _days(campaign: CrowdfundingCampaign, per_day: dict[date, list[int]], as_of: datetime, tz: str) -> list[DayTotal]:
+def _days(campaign: CrowdfundingCampaign, per_day: dict[date, list[int]], as_of: datetime,
+          tz: str) -> list[DayTotal]:
     """Every local day from the start (or the first gift) to today (or the end, or the last gift)."""
     first = local_date(campaign.starts_at, tz)
     last = local_date(min(as_of, campaign.ends_at - timedelta(microseconds=1)), tz)
@@ -279,48 +257,40 @@ def _span(delta: timedelta) -> str:
     return f"{days.quantize(Decimal('0.1'))} days"
 
 
-def summarise(campaign: CrowdfundingCampaign, rows: Iterable[GiftRow], *, as_of: datetime, tz: str,
-              not_counted: dict[str, int] | None = None) -> CampaignStatus:
-    """Add up gifts already filtered to the campaign (any currency, counted statuses) into a status."""
-    status = CampaignStatus(campaign, as_of, tz, not_counted=dict(not_counted or {}))
-    z = zone(tz)
+
+
+def summarise(campaign: CrowdfundingCampaign, sums: GiftAggregates, *, as_of: datetime,
+              tz: str) -> CampaignStatus:
+    """Turn the campaign's summed gifts into its status (totals, match, channels, days, projection)."""
+    status = CampaignStatus(campaign, as_of, tz, not_counted=dict(sums.not_counted))
     channels = {name: ChannelTotal(name) for name in campaign.channels}
-    per_day: dict[date, list[int]] = {}
-    amounts: list[int] = []
-    donors: set[tuple[Any, ...]] = set()
     other: Counter[str] = Counter()
-    for g in rows:
+    for g in sums.groups:
         if g.currency != campaign.currency:
-            other[g.currency] += 1
-            continue
-        counted = counted_minor(g.status, g.amount_minor, g.refunded_minor, g.is_test)
-        fee = fee_counted_minor(g.status, g.fee_minor, g.is_test)
-        if g.status not in COUNTED or g.is_test:
-            continue
-        if g.matched:
-            status.match_paid_minor += counted
-            continue
-        status.gross_minor += g.amount_minor
-        status.refunds_minor += g.refunded_minor
-        status.fees_minor += fee
-        ch = channels.setdefault(g.channel or g.source, ChannelTotal(g.channel or g.source))
-        ch.gross_minor += g.amount_minor
-        ch.refunds_minor += g.refunded_minor
-        ch.fees_minor += fee
-        if campaign.starts_at <= g.received_at < campaign.ends_at:
-            status.eligible_minor += counted
-        elif g.received_at >= campaign.ends_at:
-            status.late_gifts += 1
-        day = per_day.setdefault(g.received_at.astimezone(z).date(), [0, 0])
-        day[1] += counted
-        if counted > 0:
-            day[0] += 1
-            ch.gifts += 1
-            amounts.append(counted)
-            donors.add(_donor_key(g))
-    status.gifts, status.donors = len(amounts), len(donors)
-    status.average_minor = _rounded_division(sum(amounts), len(amounts)) if amounts else 0
-    status.median_minor = median_minor(amounts)
+            other[g.currency] += g.rows
+        elif g.matched:
+            status.match_paid_minor += g.counted_minor
+        else:
+            status.gross_minor += g.gross_minor
+            status.refunds_minor += g.refunds_minor
+            status.fees_minor += g.fees_minor
+            status.gifts += g.gifts
+            status.eligible_minor += g.counted_minor if g.window == "in" else 0
+            status.late_gifts += g.gifts if g.window == "after" else 0
+            ch = channels.setdefault(g.channel, ChannelTotal(g.channel))
+            ch.gross_minor += g.gross_minor
+            ch.refunds_minor += g.refunds_minor
+            ch.fees_minor += g.fees_minor
+            ch.gifts += g.gifts
+    z = zone(tz)
+    per_day: dict[date, list[int]] = {}
+    for start, (gifts, raised) in sums.buckets.items():
+        day = per_day.setdefault(start.astimezone(z).date(), [0, 0])
+        day[0] += gifts
+        day[1] += raised
+    status.donors = sums.donors
+    status.average_minor = _rounded_division(status.raised_minor, status.gifts) if status.gifts else 0
+    status.median_minor = median_minor(sums.amounts)
     status.match = compute_match(campaign.match, status.eligible_minor)
     status.by_channel = sorted(channels.values(), key=lambda ch: (-ch.raised_minor, ch.channel))
     status.by_day = _days(campaign, per_day, as_of, tz)
@@ -329,35 +299,10 @@ def summarise(campaign: CrowdfundingCampaign, rows: Iterable[GiftRow], *, as_of:
     return status
 
 
-def read_gifts(conn: Connection, code: str) -> Iterable[GiftRow]:
-    """The campaign's gifts with a status that may count (filtered by the core's COUNTED statuses)."""
-    d = donations.c
-    query = select(d.source, d.external_id, d.contact_id, d.contact_source, d.contact_external_id,
-                   d.amount_minor, d.currency, d.fee_minor, d.refunded_minor, d.status, d.received_at,
-                   d.channel, d.is_test, d.matched).where((d.campaign == code) & d.status.in_(COUNTED))
-    for row in conn.execution_options(yield_per=5000).execute(query):
-        yield GiftRow._make(row)
-
-
-def count_not_counted(conn: Connection, code: str) -> dict[str, int]:
-    """Gifts attributed to the campaign that add nothing, by reason (status, or ``test``)."""
-    d = donations.c
-    counts: Counter[str] = Counter()
-    rows = conn.execute(select(d.status, d.is_test, func.count()).where(d.campaign == code)
-                        .group_by(d.status, d.is_test))
-    for status, is_test, n in rows:
-        if is_test:
-            counts["test"] += n
-        elif status not in COUNTED:
-            counts[status] += n
-    return dict(counts)
-
-
 def campaign_status(conn: Connection, code: str, tz: str, as_of: datetime | None = None) -> CampaignStatus:
     """The status of campaign ``code`` now (or at ``as_of``), read in one transaction."""
     campaign = load_campaign(conn, code)
-    return summarise(campaign, read_gifts(conn, code), as_of=as_of or utcnow(), tz=tz,
-                     not_counted=count_not_counted(conn, code))
+    return summarise(campaign, read_aggregates(conn, campaign), as_of=as_of or utcnow(), tz=tz)
 
 
 def read_status(app: App, code: str, as_of: datetime | None = None) -> CampaignStatus:
