@@ -271,3 +271,15 @@ def test_monthly_donor_becomes_one_recurring_contribution_its_gifts_point_at(civ
     nightly.pull(civi_app, "civicrm")
     with civi_app.store.read() as conn:
         assert [r.source for r in conn.execute(sql_select(recurring_plans))] == ["stripe"]
+
+
+def test_user_sees_civicrm_error_id_and_a_failing_exit(civi_app, fake):
+    from conftest import Cli
+
+    save(civi_app, donor(), gift("ch_1"))
+    fake.inject("Order", "create", 500)
+    result = Cli(civi_app)("push", "civicrm", expect=1)
+    assert "CiviCRM error id" in result.output and "gift stripe:ch_1" in result.output
+    assert KEY not in result.output
+    Cli(civi_app)("push", "civicrm")  # the next run records it
+    assert len(fake.rows("Contribution")) == 1

@@ -167,7 +167,8 @@ class ContributionPusher:
                                                            "where": [["invoice_id", "IN", plans]]})
         if campaigns:
             calls["campaigns"] = ("Campaign", "get", {"select": ["id", "name"], "where": [["name", "IN", campaigns]]})
-        return self.client.multi_strict(calls)
+        found: dict[str, list[dict[str, Any]]] = self.client.multi_strict(calls)
+        return found
 
     def _order(self, gift: Gift, donor: int, plans: dict[str, int]) -> dict[str, Any]:
         amount = as_decimal(gift.amount_minor, gift.currency)

@@ -32,7 +32,7 @@ class CiviConnector(Connector):
 
     def is_configured(self, config: Config) -> bool:
         """Configured when ``[civicrm] url`` and ``api_key`` are set."""
-        return is_configured(config)
+        return bool(is_configured(config))
 
     @staticmethod
     def settings(app: App) -> CiviSettings:
@@ -72,7 +72,8 @@ class CiviConnector(Connector):
             return plan_segment_batches(conn, settings.batch_size)
 
         def send_segment(batch: SegmentBatch) -> PushOutcome:
-            return groups.apply_segment(batch.segment, batch.add, batch.remove)
+            outcome: PushOutcome = groups.apply_segment(batch.segment, batch.add, batch.remove)
+            return outcome
 
         return [
             Push("civicrm.recurring", "civicrm", plan_batches, plans.send),

@@ -44,7 +44,8 @@ def civi_ids(
     resolved = resolve_contacts(client, [person_of(c) for c in contacts], create=False, trashed=trashed)
     outcome.errors += resolved.errors
     outcome.pushed += resolved.pushed
-    return resolved.ids
+    ids: dict[int, int] = resolved.ids
+    return ids
 
 
 class CiviSegmentTarget:

@@ -174,7 +174,7 @@ class FakeApi:
             return row[name]
         if name.endswith(":name") or name.endswith(":label"):
             base = name.rsplit(":", 1)[0]
-            return PSEUDO.get(base, {}).get(row.get(base))  # type: ignore[call-overload]
+            return PSEUDO.get(base, {}).get(row.get(base))  # type: ignore[arg-type]
         if "." in name:
             head, rest = name.split(".", 1)
             if entity == "Contact" and head == "email_primary":
@@ -261,8 +261,9 @@ class FakeApi:
                    ("Contact", "getDuplicates"): self.get_duplicates, ("System", "check"): self.system_check}
         if (entity, action) in special:
             return special[(entity, action)](params)
-        handler = {"get": self.get, "create": self.create, "update": self.update, "delete": self.delete,
-                   "save": self.save}.get(action)
+        handlers: dict[str, Callable[[str, dict[str, Any]], list[dict[str, Any]] | dict[str, Any]]] = {
+            "get": self.get, "create": self.create, "update": self.update, "delete": self.delete, "save": self.save}
+        handler = handlers.get(action)
         if handler is None:
             raise ApiError(f'API (Entity "{entity}", action "{action}") does not exist')
         return handler(entity, params)
@@ -272,8 +273,11 @@ class FakeApi:
         rows = [r for r in self.state.rows[entity].values()
                 if all(self.matches(entity, r, c) for c in params.get("where") or [])]
         for name, direction in reversed(list((params.get("orderBy") or {"id": "ASC"}).items())):
-            rows.sort(key=lambda r, n=name: (self.value(entity, r, n) is None, self._sort_key(self.value(entity, r, n))),
-                      reverse=str(direction).upper() == "DESC")
+            def key(row: dict[str, Any], field_name: str = name) -> tuple[bool, Any]:
+                found = self.value(entity, row, field_name)
+                return found is None, self._sort_key(found)
+
+            rows.sort(key=key, reverse=str(direction).upper() == "DESC")
         matched = len(rows)
         offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 0)
         rows = rows[offset : offset + limit] if limit else rows[offset:]
@@ -566,7 +570,7 @@ class FakeCiviCRM:
                               503)
         auth = request.headers.get("X-Civi-Auth")
         anonymous = auth is None
-        if not anonymous:
+        if auth is not None:
             bearer = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
             if bearer != self.api_key or (self.site_key and request.headers.get("X-Civi-Key") != self.site_key):
                 return Response("HTTP 401 Invalid credential", status=401, mimetype="text/plain")
