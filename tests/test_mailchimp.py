@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -357,3 +358,20 @@ def test_doctor_check_reads_the_audience(mc_app, fake):
     mc_app.config.override("mailchimp", "list_id", "nolist")
     with pytest.raises(RemoteError, match="404"):
         connector.check(mc_app)
+
+
+def test_plan_command_counts_what_a_push_would_send_and_sends_nothing(cli, fake):
+    app = cli.app
+    for key, value in {"api_key": fake.api_key, "list_id": LIST, "api_base": fake.url}.items():
+        app.config.override("mailchimp", key, value)
+    supporter(app, "1", "p1@example.org")
+    supporter(app, "2", "p2@example.org")
+    push(app)
+    supporter(app, "3", "p3@example.org")
+    _segment_run(app, "spring", [contact_id(app, "p1@example.org")])
+    writes = fake.writes()
+    out = json.loads(cli("--json", "mailchimp", "plan").output)
+    assert out["members"] == {"new": 1, "update": 0, "unchanged": 2, "never_resubscribed": 0, "forgotten": 0}
+    assert out["segments"] == {"spring": {"add": 1, "remove": 0}}
+    assert fake.writes() == writes
+    assert "never resubscribed" in " ".join(cli("mailchimp", "plan", "--help").output.split())

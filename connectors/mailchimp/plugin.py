@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import click
 from vwfund.connectors.mailchimp.client import MailchimpClient
+from vwfund.connectors.mailchimp.commands import mailchimp_group
 from vwfund.connectors.mailchimp.privacy import MailchimpPrivacyTarget
 from vwfund.connectors.mailchimp.pull import pull_streams
 from vwfund.connectors.mailchimp.push import member_push
@@ -74,3 +76,9 @@ class MailchimpConnector(Connector):
 def register_connectors(register: Callable[[Connector], None]) -> None:
     """Register the Mailchimp connector."""
     register(MailchimpConnector())
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """Add ``vwfund mailchimp``."""
+    cli.add_command(mailchimp_group)

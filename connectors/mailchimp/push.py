@@ -57,6 +57,15 @@ class FreshStatuses:
     by_hash: dict[str, str] = field(default_factory=dict)
 
 
+def classify(candidate: Candidate, pushed: dict[str, str | None]) -> str:
+    """``never_resubscribed`` (left or archived), ``unchanged`` since the last push, ``new`` or ``update``."""
+    if candidate.known_status in NEVER_RESUBSCRIBE:
+        return "never_resubscribed"
+    if pushed.get(candidate.email_hash) == candidate.digest:
+        return "unchanged"
+    return "new" if candidate.known_status is None else "update"
+
+
 def plan_member_batches(conn: Connection, list_id: str) -> Iterator[MemberBatch]:
     """The member batches to send: changed or new candidates only, new ones apart from known ones."""
     pushed = pushed_items(conn, TARGET, MEMBERS_SCOPE)
@@ -64,9 +73,11 @@ def plan_member_batches(conn: Connection, list_id: str) -> Iterator[MemberBatch]
     known: list[Candidate] = []
     new: list[Candidate] = []
     for c in push_candidates(conn, list_id):
-        if c.known_status in NEVER_RESUBSCRIBE or pushed.get(c.email_hash) == c.digest:
-            continue
-        (new if c.known_status is None else known).append(c)
+        kind = classify(c, pushed)
+        if kind == "new":
+            new.append(c)
+        elif kind == "update":
+            known.append(c)
     for update, group in ((False, new), (True, known)):
         for i in range(0, len(group), BULK_SIZE):
             yield MemberBatch(update, tuple(group[i : i + BULK_SIZE]), since_pull)
@@ -150,3 +161,13 @@ def member_push(client: MailchimpClient, list_id: str) -> Push:
     """The ``mailchimp.members`` push."""
     sender = MemberSender(client, list_id)
     return Push("mailchimp.members", TARGET, lambda conn: plan_member_batches(conn, list_id), sender.send)
+
+
+def summarise_push(conn: Connection, list_id: str) -> dict[str, int]:
+    """What the next member push would do, without sending anything: counts per kind of member."""
+    pushed = pushed_items(conn, TARGET, MEMBERS_SCOPE)
+    summary = {"new": 0, "update": 0, "unchanged": 0, "never_resubscribed": 0}
+    for c in push_candidates(conn, list_id):
+        summary[classify(c, pushed)] += 1
+    summary["forgotten"] = len(pushed_items(conn, TARGET, FORGOTTEN_SCOPE))
+    return summary
