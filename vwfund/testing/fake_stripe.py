@@ -63,7 +63,8 @@ def decode_form(body: str) -> dict[str, Any]:
             parent[parts[-2]] = (existing if isinstance(existing, list) else []) + [value]
         else:
             node[last] = value
-    return _listify(out)
+    result: dict[str, Any] = _listify(out)
+    return result
 
 
 def _listify(node: Any) -> Any:
@@ -290,7 +291,7 @@ class FakeStripe:
                      metadata: dict[str, str] | None = None) -> dict[str, Any]:
         """A customer, with its ``customer.created`` event."""
         with self._lock:
-            cus = {"id": self._new_id("customers"), "object": "customer", "email": email, "name": name,
+            cus: dict[str, Any] = {"id": self._new_id("customers"), "object": "customer", "email": email, "name": name,
                    "created": self.now() if created is None else created, "livemode": self.state.livemode,
                    "metadata": metadata or {}, "deleted": False}
             self._put("customers", cus)
@@ -528,13 +529,18 @@ def _list_filter(kind: str, query: dict[str, Any], now: int) -> Callable[[dict[s
             checks.append(type_ok)
     for field_name in ("customer", "charge", "payout", "subscription"):
         if field_name in query:
-            want = query[field_name]
-            checks.append(lambda o, f=field_name, w=want: o.get(f) == w)
+            checks.append(_field_equals(field_name, query[field_name]))
     if kind == "subscriptions" and query.get("status") != "all":
         checks.append(lambda o: o.get("status") not in ("canceled", "incomplete_expired"))
     if not checks:
         return None
     return lambda o: all(c(o) for c in checks)
+
+
+def _field_equals(name: str, want: Any) -> Callable[[dict[str, Any]], bool]:
+    def check(obj: dict[str, Any]) -> bool:
+        return bool(obj.get(name) == want)
+    return check
 
 
 def _kind_of(oid: str) -> str | None:
