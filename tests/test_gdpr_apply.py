@@ -232,3 +232,16 @@ def test_repermission_comes_first_and_its_waiting_period_is_enforced(app, tmp_pa
     report = apply_plan(app.store, p, [mc, civi], json_path, apply=True, now=NOW + timedelta(days=31))
     assert [d["contact_id"] for d in report.dropped] == [ids["sleeper"]]
     assert ("archive", ids["opener"]) in mc.calls and ("archive", ids["sleeper"]) not in mc.calls
+
+
+def test_only_one_writing_run_at_a_time_but_dry_runs_may_look(sqlite_app, tmp_path):
+    from vwfund.errors import LockedError
+
+    seed(sqlite_app.store)
+    p, csv_path, _ = planned(sqlite_app, tmp_path, **NO_WAIT)
+    mc = mailchimp()
+    with sqlite_app.store.lock("gdpr"):
+        assert apply_plan(sqlite_app.store, p, [mc], csv_path, now=NOW).dry_run
+        with pytest.raises(LockedError):
+            apply_plan(sqlite_app.store, p, [mc], csv_path, apply=True, now=NOW)
+    assert mc.calls == []

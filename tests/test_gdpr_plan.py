@@ -172,3 +172,13 @@ def test_cli_dry_runs_refusals_and_holds(cli, tmp_path):
     trail = json.loads(cli("--json", "gdpr", "audit").output)
     assert [e["action"] for e in trail] == ["gdpr.hold", "gdpr.release"]
     assert cli("gdpr", "plan", "--out", str(tmp_path / "p2"), expect=None).exit_code == 0
+
+
+def test_members_linked_to_no_contact_are_counted_not_planned(sqlite_app):
+    from vwfund.models import MailingMember
+
+    seed(sqlite_app.store)
+    add_records(sqlite_app.store, [MailingMember(audience=AUDIENCE, email="loose@example.org", status="subscribed"),
+                                   MailingMember(audience=AUDIENCE, email="gone@example.org", status="unsubscribed")])
+    plan = make_plan(sqlite_app.store, policy(), NOW)
+    assert plan.summary()["unlinked_members"] == 1 and len(plan.rows) == 5

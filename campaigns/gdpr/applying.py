@@ -30,7 +30,7 @@ from vwfund.campaigns.gdpr.rules import (
     REMOVE_CONSENT,
 )
 from vwfund.campaigns.gdpr.situation import Situation, load_situations
-from vwfund.campaigns.gdpr.steps import STORE, Audit, answer_digest, audit, perform, targets_for
+from vwfund.campaigns.gdpr.steps import STORE, Audit, answer_digest, audit, perform, targets_for, writing_run
 from vwfund.campaigns.gdpr.tables import gdpr_plan_rows, gdpr_repermission, gdpr_steps
 
 from vwfund.errors import InputError
@@ -204,7 +204,15 @@ def apply_plan(
     store: Store, policy: Policy, targets: Sequence[PrivacyTarget], path: Path, *, apply: bool = False,
     now: datetime | None = None,
 ) -> ApplyReport:
-    """Apply the reviewed plan file at ``path`` (a dry run unless ``apply``)."""
+    """Apply the reviewed plan file at ``path`` (a dry run unless ``apply``); one writing run at a time."""
+    with writing_run(store, apply):
+        return _apply_plan(store, policy, targets, path, apply=apply, now=now)
+
+
+def _apply_plan(
+    store: Store, policy: Policy, targets: Sequence[PrivacyTarget], path: Path, *, apply: bool,
+    now: datetime | None,
+) -> ApplyReport:
     now = now or utcnow()
     plan_id, file_rows = read_plan_file(path)
     with store.read() as conn:

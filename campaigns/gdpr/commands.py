@@ -50,6 +50,9 @@ def plan_command(app: App, out: Path | None) -> None:
     def render(d: dict[str, Any]) -> str:
         lines = [f"plan {d['plan_id']}: {d['rows']} rows, written to {csv_path} and {json_path} (owner-only)"]
         lines += _counts("per action:", d["actions"]) + _counts("per rule:", d["rules"])
+        if d["unlinked_members"]:
+            lines.append(f"{d['unlinked_members']} subscribed members are linked to no contact and are not in the "
+                         "plan: pull the contacts (vwfund sync) first")
         lines.append("review the file (remove rows, or set action to keep), then `vwfund gdpr repermission` "
                      "and `vwfund gdpr apply` it")
         return "\n".join(lines)

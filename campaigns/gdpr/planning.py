@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 from vwfund.campaigns.gdpr.policy import Policy
 from vwfund.campaigns.gdpr.rules import ACTION_WORDS, decide
 from vwfund.campaigns.gdpr.situation import inactivity_windows, load_situations
@@ -16,6 +16,7 @@ from vwfund.campaigns.gdpr.tables import gdpr_plan_rows, gdpr_plans
 
 from vwfund.errors import InputError
 from vwfund.store.database import Store
+from vwfund.store.schema import mailing_members
 from vwfund.timeutil import utcnow
 
 
@@ -43,6 +44,8 @@ class Plan:
     actor: str
     policy: dict[str, Any]
     rows: list[PlanRow] = field(default_factory=list)
+    #: Subscribed newsletter members linked to no contact: the plan cannot name them.
+    unlinked_members: int = 0
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Rows per action and per rule."""
@@ -56,7 +59,7 @@ class Plan:
         return {
             "plan_id": self.id, "as_of": self.as_of, "rows": len(self.rows),
             "actions": {ACTION_WORDS.get(a, a): n for a, n in counts["actions"].items()},
-            "rules": counts["rules"],
+            "rules": counts["rules"], "unlinked_members": self.unlinked_members,
         }
 
 
@@ -66,6 +69,11 @@ def build_plan(conn: Connection, policy: Policy, as_of: datetime | None = None) 
     situations = load_situations(conn, policy)
     windows = inactivity_windows(conn, policy, now)
     plan = Plan(str(uuid.uuid4()), utcnow(), now, policy.steward, policy.to_json())
+    unlinked = select(func.count()).select_from(mailing_members).where(
+        mailing_members.c.contact_id.is_(None), mailing_members.c.status == "subscribed")
+    if policy.audiences:
+        unlinked = unlinked.where(mailing_members.c.audience.in_(policy.audiences))
+    plan.unlinked_members = int(conn.execute(unlinked).scalar_one())
     for contact_id in sorted(situations):
         situation = situations[contact_id]
         for decision in decide(situation, policy, windows, now):

@@ -15,13 +15,13 @@ from vwfund.campaigns.gdpr.applying import is_inactivity_row, match_file_rows
 from vwfund.campaigns.gdpr.planfile import read_plan_file
 from vwfund.campaigns.gdpr.planning import stored_plan
 from vwfund.campaigns.gdpr.policy import Policy
-from vwfund.campaigns.gdpr.steps import Audit, audit
+from vwfund.campaigns.gdpr.steps import Audit, audit, writing_run
 from vwfund.campaigns.gdpr.tables import gdpr_repermission
 
 from vwfund.errors import InputError, VwfundError
 from vwfund.store.database import Store
 from vwfund.sync import PushOutcome
-from vwfund.targets import PrivacyTarget, target_contacts
+from vwfund.targets import PrivacyTarget, TargetContact, target_contacts
 from vwfund.timeutil import utcnow
 
 
@@ -62,7 +62,13 @@ def start_repermission(
     now: datetime | None = None,
 ) -> RepermissionReport:
     """Tag the plan's inactivity rows for a re-permission mailing and start their waiting period."""
-    now = now or utcnow()
+    with writing_run(store, apply):
+        return _start(store, policy, targets, path, apply, now or utcnow())
+
+
+def _start(
+    store: Store, policy: Policy, targets: Sequence[PrivacyTarget], path: Path, apply: bool, now: datetime,
+) -> RepermissionReport:
     plan_id, file_rows = read_plan_file(path)
     report = RepermissionReport(plan_id, dry_run=not apply, tag=policy.repermission_tag)
     with store.read() as conn:
@@ -78,6 +84,15 @@ def start_repermission(
     report.ends_at = ends_at
     if not apply or not ids:
         return report
+    _tag_and_wait(store, policy, targets, plan_id, contacts, ids, now, report)
+    return report
+
+
+def _tag_and_wait(
+    store: Store, policy: Policy, targets: Sequence[PrivacyTarget], plan_id: str, contacts: list[TargetContact],
+    ids: list[int], now: datetime, report: RepermissionReport,
+) -> None:
+    ends_at = now + timedelta(days=policy.repermission_days)
     tagged: set[int] = set()
     tagging = False
     for target in targets:
@@ -98,4 +113,3 @@ def start_repermission(
             audit(conn, who, "repermission", contact_id, rule="repermission", answer="tagged",
                   ends_at=ends_at.isoformat())
     report.tagged = len(tagged & set(ids))
-    return report

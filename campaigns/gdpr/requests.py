@@ -15,7 +15,7 @@ from vwfund.campaigns.gdpr import erasure
 from vwfund.campaigns.gdpr.holds import open_holds
 from vwfund.campaigns.gdpr.policy import Policy
 from vwfund.campaigns.gdpr.rules import ANONYMISE, DELETE_PERMANENTLY, REMOVE_CONSENT
-from vwfund.campaigns.gdpr.steps import STORE, Audit, answer_digest, audit, perform
+from vwfund.campaigns.gdpr.steps import STORE, Audit, answer_digest, audit, perform, writing_run
 
 from vwfund.errors import InputError, VwfundError
 from vwfund.identity import email_hash, normalise_email
@@ -86,7 +86,13 @@ def forget_person(
     The outside systems go first; the store is changed only when every system answered, so a re-run can
     finish an interrupted request. The email is added to the suppression list.
     """
-    now = now or utcnow()
+    with writing_run(store, apply):
+        return _forget(store, policy, targets, email_text, apply, now or utcnow())
+
+
+def _forget(
+    store: Store, policy: Policy, targets: Sequence[PrivacyTarget], email_text: str, apply: bool, now: datetime,
+) -> ForgetReport:
     email = _email(email_text)
     cutoff = policy.retention_cutoff(now)
     report = ForgetReport(email_hash(email), dry_run=not apply)

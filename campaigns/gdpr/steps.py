@@ -5,6 +5,7 @@ are committed in one transaction, after the system answered.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import Connection
 from vwfund.errors import VwfundError
 from vwfund.identity import digest
 from vwfund.models import AuditEntry
+from vwfund.store.database import Store
 from vwfund.store.records import write_audit
 from vwfund.targets import ActionAnswer, PrivacyTarget, TargetContact
 from vwfund.timeutil import utcnow
@@ -21,6 +23,13 @@ if TYPE_CHECKING:
     from vwfund.app import App
 
 STORE = "store"
+#: The lock every writing GDPR run holds (apply, re-permission, forget): one at a time.
+LOCK = "gdpr"
+
+
+def writing_run(store: Store, apply: bool) -> AbstractContextManager[None]:
+    """The GDPR lock for a run that writes; nothing for a dry run."""
+    return store.lock(LOCK) if apply else nullcontext()
 
 
 def privacy_targets(app: App) -> list[PrivacyTarget]:
