@@ -47,6 +47,7 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     for name in list(os.environ):
         if name.startswith("VWFUND_") and name not in {"VWFUND_TEST_PG_URL", "VWFUND_REQUIRE_SERVICES"}:
             monkeypatch.delenv(name)
+    monkeypatch.setenv("VWFUND_HTTP_BACKOFF", "0.01")  # retries stay, their waits shrink (Retry-After still honoured)
 
 
 @pytest.fixture(scope="session")

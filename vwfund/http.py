@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from typing import Any
 
@@ -10,6 +11,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from vwfund import __version__
+from vwfund.errors import ConfigError
 
 USER_AGENT = f"vwfund/{__version__} (+fundraising data sync)"
 DEFAULT_TIMEOUT = (10.0, 120.0)
@@ -30,10 +32,23 @@ class TimeoutSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from exc
+    if number < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return number
+
+
 def make_session(
     *,
-    total_retries: int = 5,
-    backoff: float = 0.5,
+    total_retries: int | None = None,
+    backoff: float | None = None,
     retry_methods: Collection[str] = IDEMPOTENT,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     pool_size: int = 10,
@@ -42,7 +57,13 @@ def make_session(
     """A session that retries 429/5xx and dropped connections for ``retry_methods``.
 
     POST is retried only where the caller says it is safe (an idempotency key, or a read sent as POST).
+    Defaults: 5 retries (``VWFUND_HTTP_RETRIES``), backoff factor 0.5 s (``VWFUND_HTTP_BACKOFF``); a 429's
+    Retry-After is always honoured.
     """
+    if total_retries is None:
+        total_retries = int(_env_number("VWFUND_HTTP_RETRIES", 5))
+    if backoff is None:
+        backoff = _env_number("VWFUND_HTTP_BACKOFF", 0.5)
     retry = Retry(
         total=total_retries,
         connect=total_retries,
