@@ -148,3 +148,11 @@ def test_event_of_another_mode_is_rejected(app, fake):
 def test_get_is_not_allowed(app):
     resp = Client(make_webhook_app(app)).get("/webhook")
     assert resp.status_code == 405
+
+
+def test_without_a_secret_serve_still_starts_and_the_endpoint_answers_503(sqlite_store, builtin_plugins, fake):
+    bare = make_app(sqlite_store, builtin_plugins, stripe_settings(fake))
+    charge = fake.add_charge(1000)
+    resp = _post(Client(build_wsgi_app(bare)), _events_of(fake, charge["id"])[0], path="/stripe/webhook")
+    assert resp.status_code == 503 and _gifts(bare) == []
+    bare.close()

@@ -125,7 +125,7 @@ def customer_contact(customer: Obj) -> Contact:
     first, _, last = (name or "").partition(" ")
     return Contact(source=SOURCE, external_id=customer["id"], email=_safe_email(customer.get("email")),
                    first_name=first or None, last_name=last or None, display_name=name,
-                   is_deleted=bool(customer.get("deleted")), updated_at=instant(customer.get("created")))
+                   is_deleted=bool(customer.get("deleted")))
 
 
 def subscription_plan(sub: Obj) -> RecurringPlan:

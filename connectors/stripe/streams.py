@@ -84,6 +84,8 @@ def window_pages(api: StripeApi, ctx: StreamContext, path: str, params: Params, 
     first_lo = lo
     while True:
         window_hi = hi if hi is not None else run_hi
+        if lo is not None and lo >= window_hi:  # nothing can be new yet (a clock behind the last run's)
+            break
         query = list(params) + [("created[lt]", window_hi)] + ([("created[gte]", lo)] if lo is not None else [])
         batch: list[Record] = []
         held = 0

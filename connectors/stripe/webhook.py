@@ -117,10 +117,8 @@ def handle_delivery(store: Store, api: StripeApi | None, secret: str, payload: b
 
 
 def make_webhook_app(app: App) -> WSGIApp:
-    """The WSGI app for ``POST /webhook`` (mounted at ``/stripe``): needs ``[stripe] webhook_secret``."""
+    """The WSGI app for ``POST /webhook`` (mounted at ``/stripe``); answers 503 until ``[stripe] webhook_secret`` is set."""
     from vwfund.connectors.stripe.connector import SECTION, key_mode, make_api
-
-    secret = app.config.require(SECTION, "webhook_secret", "the Stripe webhook endpoint")
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -128,9 +126,13 @@ def make_webhook_app(app: App) -> WSGIApp:
             return Response("not found\n", 404, mimetype="text/plain")(environ, start_response)  # type: ignore[no-any-return]
         if request.method != "POST":
             return Response("use POST\n", 405, headers={"Allow": "POST"}, mimetype="text/plain")(environ, start_response)  # type: ignore[no-any-return]
+        secret = app.config.get(SECTION, "webhook_secret")
+        if not secret:  # `vwfund serve` still serves the other routes; Stripe retries until this is set
+            log.warning("stripe webhook delivery refused: [stripe] webhook_secret is not set")
+            return Response("[stripe] webhook_secret is not set\n", 503, mimetype="text/plain")(environ, start_response)  # type: ignore[no-any-return]
         api = make_api(app) if app.config.get(SECTION, "api_key") else None
         try:
-            result = handle_delivery(app.store, api, secret, request.get_data(cache=False),
+            result = handle_delivery(app.store, api, str(secret), request.get_data(cache=False),
                                      request.headers.get("Stripe-Signature"), key_mode(api) if api else None)
         except StoreError as exc:
             result = Delivery(409, f"rejected: {exc}")
