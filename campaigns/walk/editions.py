@@ -24,12 +24,13 @@ from vwfund.store.upsert import upsert
 from vwfund.timeutil import utcnow
 
 CONTACT_SOURCE = "walk"
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+#: Letters and digits (any script, lower case) joined by single hyphens, at most 100 characters.
+SLUG = re.compile(r"^(?=.{1,100}$)[^\W_A-Z]+(?:-[^\W_A-Z]+)*$")
 
 
 def check_slug(value: str, what: str) -> str:
-    """A slug (lower-case letters, digits and inner hyphens, at most 100): it is also a file and URL name."""
-    if not SLUG.match(value or ""):
+    """A slug (lower-case letters, digits and single inner hyphens, at most 100): also a file and URL name."""
+    if not SLUG.match(value or "") or value != value.lower():
         raise InputError(f"{what} {value!r} is not a slug: use lower-case letters, digits and hyphens (e.g. team-42)")
     return value
 
@@ -148,6 +149,19 @@ def load_walkers(conn: Connection, edition: str, team: str | None = None) -> dic
     if team is not None:
         query = query.where(walk_walkers.c.team_slug == team)
     return {r.slug: Walker(r.slug, r.first_name, r.last_name, r.team_slug, r.goal_minor) for r in conn.execute(query)}
+
+
+def find_team(conn: Connection, edition: str, slug: str) -> Team | None:
+    """One team by slug (None when the edition has no such team)."""
+    r = conn.execute(select(walk_teams).where((walk_teams.c.edition == edition) & (walk_teams.c.slug == slug))).first()
+    return Team(r.slug, r.name, r.company, r.captain, r.goal_minor) if r else None
+
+
+def find_walker(conn: Connection, edition: str, slug: str) -> Walker | None:
+    """One walker by slug (None when the edition has no such walker)."""
+    r = conn.execute(select(walk_walkers).where((walk_walkers.c.edition == edition)
+                                                & (walk_walkers.c.slug == slug))).first()
+    return Walker(r.slug, r.first_name, r.last_name, r.team_slug, r.goal_minor) if r else None
 
 
 def _require(conn: Connection, t: Table, edition: str, slug: str, what: str) -> None:

@@ -94,6 +94,7 @@ def date_time(value: datetime, locale: str, tz: str) -> str:
     return format_datetime(value, format="medium", tzinfo=zone(tz), locale=locale)
 
 
+@lru_cache(maxsize=8192)
 def percent(value: Decimal, locale: str) -> str:
     """A percentage (given as 19.5 for 19.5 %) as the locale writes it (nl: 19,5%; fr: 19,5 %)."""
     return format_percent(value / 100, format="#,##0.#%", locale=locale)

@@ -55,7 +55,7 @@ class WalkImport:
 def _slug(value: str | None, column: str) -> str:
     if not value:
         raise RowError(column, f"missing {column}")
-    if not SLUG.match(value):
+    if not SLUG.match(value) or value != value.lower():
         raise RowError(column, f"{value!r} is not a slug: use lower-case letters, digits and hyphens")
     return value
 

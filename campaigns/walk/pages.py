@@ -8,14 +8,15 @@ Pages link relatively (``teams/SLUG.html``, ``../walk.css``) and load nothing fr
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from vwfund.campaigns.walk import i18n
 from vwfund.campaigns.walk.display import sponsor_label, sponsor_message
 from vwfund.campaigns.walk.links import DonateLinks
@@ -27,18 +28,27 @@ from vwfund.timeutil import local_date, utcnow
 STYLESHEET = "walk.css"
 
 
-def _environment() -> Environment:
+@lru_cache(maxsize=16)
+def environment(locale: str) -> Environment:
+    """The Jinja2 environment of one locale (autoescaping on): its words, ``amount`` and ``percent`` are
+    globals, so the shared macros need no per-page context and their compiled module is reused."""
     env = Environment(loader=PackageLoader("vwfund.campaigns.walk", "templates"), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    env.globals.update(t=i18n.words(locale), percent=lambda p: i18n.percent(p, locale),
+                       amount=lambda value, line="": _amount_html(value.minor, value.currency, locale, line))
     return env
-
-
-_ENV = _environment()
 
 
 def stylesheet() -> str:
     """The pages' stylesheet."""
     return files("vwfund.campaigns.walk").joinpath("templates", STYLESHEET).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=65536)
+def _amount_html(minor: int, currency: str, locale: str, line: str) -> Markup:
+    value = Money(minor, currency)
+    attr = Markup(' data-line="%s"') % line if line else Markup("")
+    return Markup('<data class="amount"%s value="%s">%s</data>') % (attr, str(value.amount), i18n.money(value, locale))
 
 
 @dataclass(frozen=True)
@@ -65,36 +75,48 @@ class Renderer:
     def __post_init__(self) -> None:
         self.generated_at = self.generated_at or utcnow()
         self.words = i18n.words(self.locale)
-
-    def _common(self, root: str) -> dict[str, Any]:
-        assert self.generated_at is not None
         edition = self.report.edition
-        return {
-            "t": self.words, "lang": self.locale.replace("_", "-"), "root": root, "edition": edition,
+        self.env = environment(self.locale)
+        self._sponsor_lines: dict[str, SponsorLine | None] = {}
+        self._shared = {  # the same on every page: formatted once
+            "lang": self.locale.replace("_", "-"), "edition": edition,
             "walk_date": i18n.long_date(edition.walk_date, self.locale) if edition.walk_date else None,
             "generated": i18n.date_time(self.generated_at, self.locale, self.timezone),
             "generated_iso": self.generated_at.isoformat(timespec="seconds"),
-            "money": lambda m: i18n.money(m, self.locale),
-            "percent": lambda p: i18n.percent(p, self.locale),
         }
 
+    def amount(self, value: Money, line: str = "") -> Markup:
+        """An amount as HTML: the exact decimal for machines, the locale's writing for people."""
+        return _amount_html(value.minor, value.currency, self.locale, line)
+
+    def _common(self, root: str) -> dict[str, Any]:
+        return {**self._shared, "root": root}
+
+    def _sponsor_line(self, gift: Gift) -> SponsorLine | None:
+        if gift.matched or gift.is_test or gift.counted_minor <= 0 or gift.currency != self.report.edition.currency:
+            return None
+        walker = self.report.walkers.get(gift.walker or "")
+        return SponsorLine(
+            name=sponsor_label(gift, self.words["anonymous"]), amount=Money(gift.counted_minor, gift.currency),
+            day=i18n.short_date(local_date(gift.received_at, self.timezone), self.locale),
+            message=sponsor_message(gift), walker=walker.name if walker else None)
+
     def _sponsors(self, gifts: list[Gift]) -> list[SponsorLine]:
-        anonymous = self.words["anonymous"]
+        """The gifts shown in a sponsor list (a gift is on its team's and its walker's page: made once)."""
         lines = []
         for gift in gifts:
-            if gift.matched or gift.is_test or gift.counted_minor <= 0 or gift.currency != self.report.edition.currency:
-                continue
-            walker = self.report.walkers.get(gift.walker or "")
-            lines.append(SponsorLine(
-                name=sponsor_label(gift, anonymous), amount=Money(gift.counted_minor, gift.currency),
-                day=i18n.short_date(local_date(gift.received_at, self.timezone), self.locale),
-                message=sponsor_message(gift), walker=walker.name if walker else None))
+            key = f"{gift.source}\x1f{gift.external_id}"
+            if key not in self._sponsor_lines:
+                self._sponsor_lines[key] = self._sponsor_line(gift)
+            line = self._sponsor_lines[key]
+            if line is not None:
+                lines.append(line)
         return lines
 
     def index(self) -> str:
         """The overview: the walk's thermometer, the team leaderboard and the top walkers."""
         report = self.report
-        return _ENV.get_template("index.html.j2").render(
+        return self.env.get_template("index.html.j2").render(
             **self._common(""), totals=report.totals, teams=leaderboard(report, "team"),
             walkers=leaderboard(report, "walker")[:20], team_count=len(report.teams),
             walker_count=len(report.walkers), donate=self.links.for_edition())
@@ -104,7 +126,7 @@ class Renderer:
         report = self.report
         team = report.teams[slug]
         walkers = [(w, report.walker_totals[w.slug]) for w in report.team_walkers(slug)]
-        return _ENV.get_template("team.html.j2").render(
+        return self.env.get_template("team.html.j2").render(
             **self._common("../"), team=team, totals=report.team_totals[slug], walkers=walkers,
             sponsors=self._sponsors(report.team_gifts[slug]), donate=self.links.for_team(slug))
 
@@ -112,14 +134,14 @@ class Renderer:
         """One walker's page."""
         report = self.report
         walker = report.walkers[slug]
-        return _ENV.get_template("walker.html.j2").render(
+        return self.env.get_template("walker.html.j2").render(
             **self._common("../"), walker=walker, team=report.all_teams.get(walker.team_slug or ""),
             totals=report.walker_totals[slug], sponsors=self._sponsors(report.walker_gifts[slug]),
             donate=self.links.for_walker(walker))
 
     def totals_json(self) -> str:
         """The JSON feed: the edition's totals and every team's and walker's, exact to the cent."""
-        return json.dumps(totals_feed(self.report, self.generated_at), ensure_ascii=False, indent=1)
+        return json.dumps(totals_feed(self.report, self.generated_at), ensure_ascii=False, separators=(",", ":"))
 
 
 def totals_feed(report: WalkReport, generated_at: datetime | None = None) -> dict[str, Any]:
@@ -154,9 +176,7 @@ class BuiltSite:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    path.write_text(text, encoding="utf-8")
 
 
 def build_site(renderer: Renderer, out_dir: Path) -> BuiltSite:

@@ -12,8 +12,8 @@ from typing import Any
 
 from vwfund.campaigns.walk.editions import (
     Edition,
-    load_teams,
-    load_walkers,
+    find_team,
+    find_walker,
     move_walker,
     rename_team,
     resolve_edition,
@@ -102,15 +102,15 @@ def totals(app: App, team: str | None = None, walker: str | None = None, code: s
     """The totals of the edition, of one team (its own gifts and its walkers'), or of one walker."""
     if team and walker:
         raise InputError("ask for --team or --walker, not both")
-    edition = current_edition(app, code)
     with app.store.read() as conn:
+        edition = resolve_edition(conn, app.config, code)
         if team:
-            found = load_teams(conn, edition.code).get(team)
+            found = find_team(conn, edition.code, team)
             if found is None:
                 raise InputError(f"no team {team!r} in walk edition {edition.code!r}")
             return TotalsAnswer(edition.code, "team", team, found.name, team_totals(conn, edition, found))
         if walker:
-            who = load_walkers(conn, edition.code).get(walker)
+            who = find_walker(conn, edition.code, walker)
             if who is None:
                 raise InputError(f"no walker {walker!r} in walk edition {edition.code!r}")
             return TotalsAnswer(edition.code, "walker", walker, who.name, walker_totals(conn, edition, who))
@@ -161,7 +161,7 @@ def render_page(app: App, kind: str, slug: str | None = None, locale: str | None
         return page.team(slug) if slug in page.report.teams else None
     if kind == "walker" and slug:
         with app.store.read() as conn:
-            walker = load_walkers(conn, edition.code).get(slug)
+            walker = find_walker(conn, edition.code, slug)
         if walker is None:
             return None
         scope = {"team": walker.team_slug} if walker.team_slug else {"walker": slug}

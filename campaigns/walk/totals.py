@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, or_, select
+from sqlalchemy import Connection, and_, case, select, union
 from vwfund.campaigns.walk.editions import Edition, Team, Walker, load_teams, load_walkers
 from vwfund.campaigns.walk.tables import walk_walkers
 
@@ -176,7 +176,9 @@ def fetch_gifts(conn: Connection, edition: str, *, team: str | None = None, walk
     w, d = walk_walkers, donations.c
     if team is not None:
         members = select(w.c.slug).where((w.c.edition == edition) & (w.c.team_slug == team))
-        query = query.where(or_(d.team == team, d.walker.in_(members)))  # narrows by index; the rule is below
+        # candidates found through the team and walker indexes (not by scanning the walk); the rule is below
+        candidates = union(select(d.id).where(d.team == team), select(d.id).where(d.walker.in_(members)))
+        query = query.where(d.id.in_(candidates))
     if walker is not None:
         query = query.where(d.walker == walker)
     query = query.order_by(d.received_at.desc(), d.external_id)
@@ -214,10 +216,17 @@ class WalkReport:
     team_gifts: dict[str, list[Gift]]
     walker_gifts: dict[str, list[Gift]]
     all_teams: dict[str, Team] = field(default_factory=dict)
+    _by_team: dict[str, list[Walker]] | None = field(default=None, repr=False)
 
     def team_walkers(self, team: str) -> list[Walker]:
         """A team's current walkers, by name."""
-        return sorted((w for w in self.walkers.values() if w.team_slug == team), key=lambda w: w.name.lower())
+        if self._by_team is None:
+            grouped: dict[str, list[Walker]] = defaultdict(list)
+            for walker in sorted(self.walkers.values(), key=lambda w: (w.name.lower(), w.slug)):
+                if walker.team_slug is not None:
+                    grouped[walker.team_slug].append(walker)
+            self._by_team = dict(grouped)
+        return self._by_team.get(team, [])
 
 
 def walk_report(conn: Connection, edition: Edition, *, team: str | None = None, walker: str | None = None) -> WalkReport:

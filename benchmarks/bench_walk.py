@@ -1,0 +1,108 @@
+"""Benchmark the sponsored walk at its 2024 scale: 528 teams, 3,442 walkers, 17,820 sponsor gifts.
+
+    python benchmarks/bench_walk.py [--size 1.0] [--donor-scale 0.01] [--db URL] [--repeat 200]
+
+The core demo generator writes the walk's gifts (and a donor history scaled by ``--donor-scale``); the walk's
+teams and walkers are then seeded as ``vwfund demo`` does. ``--size`` < 1 keeps only that share of the walk's
+teams, walkers and gifts (for quick runs while developing). Printed: seeding time, the time to build every
+page (target < 5 s), the time to answer one team's total (target < 10 ms: median and 95th percentile of
+``--repeat`` answers, through the same function ``vwfund walk totals --team`` calls), and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import delete
+from vwfund.campaigns.walk import service
+from vwfund.campaigns.walk.demo import seed_walk
+
+from vwfund.app import App
+from vwfund.config import Config
+from vwfund.demo.generate import build_world, generate
+from vwfund.demo.world import DemoWalk
+from vwfund.store.database import open_store
+from vwfund.store.schema import donations
+
+
+def _shrink(walk: DemoWalk, size: float) -> DemoWalk:
+    """Keep a share of the teams (and their walkers) for a quick run."""
+    if size >= 1:
+        return walk
+    teams = walk.teams[: max(1, round(len(walk.teams) * size))]
+    kept = {t.slug for t in teams}
+    return replace(walk, teams=teams, walkers=[w for w in walk.walkers if w.team_slug in kept])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=float, default=1.0, help="share of the 2024 walk to keep (default 1.0)")
+    parser.add_argument("--donor-scale", type=float, default=0.01, help="scale of the rest of the demo world")
+    parser.add_argument("--db", help="store URL (default: a SQLite file in a temporary directory)")
+    parser.add_argument("--repeat", type=int, default=200, help="team-total answers to time")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-walk-") as tmp:
+        url = args.db or f"sqlite:///{Path(tmp) / 'walk.db'}"
+        world = build_world(2024, args.donor_scale, "Europe/Brussels")
+        store = open_store(url)
+        started = time.perf_counter()
+        generate(store, world)
+        walk = _shrink(world.walk, args.size)
+        if args.size < 1:
+            kept_teams = {t.slug for t in walk.teams}
+            with store.begin() as conn:
+                conn.execute(delete(donations).where((donations.c.campaign == walk.code)
+                                                     & donations.c.team.not_in(kept_teams)))
+        generated = time.perf_counter() - started
+        store.dispose()
+
+        app = App(Config({}, env={}), db_url=url)
+        started = time.perf_counter()
+        seed_walk(app, walk)
+        seeded = time.perf_counter() - started
+
+        started = time.perf_counter()
+        site = service.build_pages(app, Path(tmp) / "site", locale="nl_BE", code=walk.code)
+        built = time.perf_counter() - started
+
+        whole = service.totals(app, code=walk.code).totals
+        board = service.standings(app, "team", None, walk.code)
+        team = board[len(board) // 2].key  # a typical team, not the largest
+        timings = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            answer = service.totals(app, team=team, code=walk.code)
+            timings.append((time.perf_counter() - t0) * 1000)
+        timings.sort()
+        p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
+        started = time.perf_counter()
+        reconciled = service.reconcile_online(app, walk.code)
+        reconcile_s = time.perf_counter() - started
+        app.close()
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    gifts = whole.gifts + whole.pending_gifts
+    print(f"store: {url.split(':')[0]}  teams: {len(walk.teams)}  walkers: {len(walk.walkers)}  "
+          f"walk gifts: {gifts} (counted {whole.gifts}, pending {whole.pending_gifts})")
+    print(f"raised: {whole.raised.amount} {whole.currency}  sponsors: {whole.sponsors}")
+    print(f"generate demo world: {generated:.2f} s   seed teams+walkers (+contacts): {seeded:.2f} s")
+    print(f"build all pages: {built:.2f} s for {site.pages} pages ({site.pages / built:.0f} pages/s)  "
+          f"target < 5 s: {'OK' if built < 5 else 'MISSED'}")
+    print(f"one team's total ({team}, {answer.totals.gifts} gifts): median {statistics.median(timings):.2f} ms, "
+          f"p95 {p95:.2f} ms over {args.repeat}  target < 10 ms: {'OK' if p95 < 10 else 'MISSED'}")
+    print(f"reconcile {reconciled.charges} online gifts: {reconcile_s:.2f} s, {len(reconciled.differences)} differences")
+    print(f"peak memory (max RSS): {peak_mb:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
