@@ -80,7 +80,7 @@ def match_file_rows(stored: dict[int, StoredRow], rows: Sequence[FileRow]) -> li
         if r.digest != s.digest:
             raise InputError(f"{r.where}: the digest was changed; it must stay as the plan wrote it")
         pairs.append((r, s))
-    return pairs
+    return sorted(pairs, key=lambda pair: pair[1].row)  # the plan's order, however the file was sorted
 
 
 def check_waiting_period(conn: Connection, plan_id: str, policy: Policy, rows: Sequence[StoredRow], now: datetime) -> None:

@@ -54,18 +54,18 @@ def _file_rows(plan: Plan) -> Iterator[dict[str, Any]]:
 def write_plan_files(plan: Plan, out: Path) -> tuple[Path, Path]:
     """Write the plan as CSV and JSON, readable by the owner only; returns both paths."""
     csv_path, json_path = plan_paths(out)
+    rows = list(_file_rows(plan))  # plain text and numbers only
     with open_private(csv_path) as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
-        for row in _file_rows(plan):
-            writer.writerow([neutralise(str(row[c])) for c in CSV_COLUMNS])
-    document = {
+        writer.writerows([neutralise(str(row[c])) for c in CSV_COLUMNS] for row in rows)
+    document = to_jsonable({
         "plan_id": plan.id, "created_at": plan.created_at, "as_of": plan.as_of, "actor": plan.actor,
         "policy": plan.policy, "counts": plan.counts(),
         "how_to_review": "remove rows, or set a row's action to \"keep\"; then `vwfund gdpr apply` this file",
-        "rows": list(_file_rows(plan)),
-    }
-    write_private(json_path, json.dumps(to_jsonable(document), indent=1, ensure_ascii=False))
+    })
+    document["rows"] = rows
+    write_private(json_path, json.dumps(document, indent=1, ensure_ascii=False))
     return csv_path, json_path
 
 
