@@ -30,11 +30,12 @@ def redact(text: str) -> str:
     return _KEY_SHAPES.sub(MASK, text)
 
 
-def mask(value: str | None) -> str:
+def mask(value: object) -> str:
     """Show a secret as set or not set, never its value (the last 4 characters for keys longer than 16)."""
-    if not value:
+    if value is None or value == "":
         return "(not set)"
-    return f"{MASK}{value[-4:]}" if len(value) > 16 and not value[-4:].isspace() else MASK
+    text = str(value)
+    return f"{MASK}{text[-4:]}" if len(text) > 16 and not text[-4:].isspace() else MASK
 
 
 class RedactingFilter(logging.Filter):
