@@ -68,6 +68,7 @@ def test_postgresql_store_is_migrated_only_by_db_upgrade(pg_url, builtin_plugins
     with pytest.raises(StoreError, match="vwfund db upgrade"):
         open_store(store_url)
     from conftest import Cli
+
     from vwfund.app import App
     from vwfund.config import Config
 

@@ -25,8 +25,8 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from vwfund.connectors.offline.rows import Row
 
+from vwfund.connectors.offline.rows import Row
 from vwfund.errors import InputError
 from vwfund.identity import normalise_email
 from vwfund.models import ConsentRecord, Contact, Donation, DonationStatus, Source

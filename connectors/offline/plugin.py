@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from vwfund.connectors.offline.reader import read_file
 
 from vwfund.app import App
 from vwfund.commandkit import emit, pass_app, progress
 from vwfund.config import Config
 from vwfund.connector import Connector
+from vwfund.connectors.offline.reader import read_file
 from vwfund.importing import save_import
 from vwfund.plugins import hookimpl
 

@@ -14,7 +14,6 @@ from vwfund.connectors.offline.parse import (
     parse_rows,
 )
 from vwfund.connectors.offline.rows import read_rows
-
 from vwfund.errors import InputError
 
 KINDS = {
