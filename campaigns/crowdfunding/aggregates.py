@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Integer, String, and_, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Connection, Integer, and_, case, cast, func, select
 from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign
 
 from vwfund.store.amounts import COUNTED, counted_expr, is_counted_expr
 from vwfund.store.schema import donations
 
 BUCKET_SECONDS = 900
+COUNTED_CLASS = "counted"
 d = donations.c
 
 
@@ -60,32 +61,41 @@ def _bucket(conn: Connection) -> Any:
     return cast(func.floor(func.extract("epoch", d.received_at) / BUCKET_SECONDS), BigInteger)
 
 
-def _donor_key() -> Any:
-    """SQL: one key per donor (the contact; else the contact reference; else the gift itself)."""
-    return case(
-        (d.contact_id.is_not(None), literal("c:") + cast(d.contact_id, String)),
-        (d.contact_external_id.is_not(None), literal("r:") + d.contact_source + ":" + d.contact_external_id),
-        else_=literal("g:") + d.source + ":" + d.external_id,
-    )
+def _donor_counts() -> list[Any]:
+    """SQL: distinct contacts, distinct contact references without a contact, and gifts with neither
+    (each of those is its own donor); their sum is the number of donors."""
+    no_contact = d.contact_id.is_(None)
+    reference = case((and_(no_contact, d.contact_external_id.is_not(None)),
+                      d.contact_source + ":" + d.contact_external_id))
+    return [func.count(func.distinct(d.contact_id)), func.count(func.distinct(reference)),
+            func.sum(case((and_(no_contact, d.contact_external_id.is_(None)), 1), else_=0))]
 
 
 def read_aggregates(conn: Connection, campaign: CrowdfundingCampaign) -> GiftAggregates:
-    """Sum the gifts attributed to ``campaign`` (``donation.campaign == code``)."""
+    """Sum the gifts attributed to ``campaign`` (``donation.campaign == code``) in four queries."""
     counted, is_counted = counted_expr(donations), is_counted_expr(donations)
     status_counts = and_(d.status.in_(COUNTED), d.is_test.is_(False))
-    of_campaign = and_(d.campaign == campaign.code, status_counts)
-    donors_gifts = and_(of_campaign, d.currency == campaign.currency, d.matched.is_(False))
+    donors_gifts = and_(d.campaign == campaign.code, status_counts, d.currency == campaign.currency,
+                        d.matched.is_(False))
     channel = func.coalesce(d.channel, d.source)
     window = case((d.received_at < campaign.starts_at, "before"), (d.received_at >= campaign.ends_at, "after"),
                   else_="in")
+    status_class = case((d.is_test.is_(True), "test"), (d.status.in_(COUNTED), COUNTED_CLASS), else_=d.status)
     out = GiftAggregates()
+    not_counted: Counter[str] = Counter()
     rows = conn.execute(
-        select(channel, d.currency, d.matched, window, func.count(), func.sum(d.amount_minor),
-               func.sum(d.refunded_minor), func.sum(counted), func.sum(d.fee_minor),
-               func.sum(case((is_counted, 1), else_=0)))
-        .where(of_campaign).group_by(channel, d.currency, d.matched, window)
+        select(status_class, channel, d.currency, d.matched, window, func.count(),
+               func.sum(case((status_counts, d.amount_minor), else_=0)),
+               func.sum(case((status_counts, d.refunded_minor), else_=0)), func.sum(counted),
+               func.sum(case((status_counts, d.fee_minor), else_=0)), func.sum(case((is_counted, 1), else_=0)))
+        .where(d.campaign == campaign.code).group_by(status_class, channel, d.currency, d.matched, window)
     )
-    out.groups = [GiftGroup(str(r[0]), r[1], bool(r[2]), r[3], *(int(v or 0) for v in r[4:])) for r in rows]
+    for r in rows:
+        if r[0] == COUNTED_CLASS:
+            out.groups.append(GiftGroup(str(r[1]), r[2], bool(r[3]), r[4], *(int(v or 0) for v in r[5:])))
+        else:
+            not_counted[r[0]] += int(r[5])
+    out.not_counted = dict(not_counted)
     bucket = _bucket(conn)
     for b, gifts, raised in conn.execute(
         select(bucket, func.sum(case((is_counted, 1), else_=0)), func.sum(counted))
@@ -97,20 +107,6 @@ def read_aggregates(conn: Connection, campaign: CrowdfundingCampaign) -> GiftAgg
     amount = d.amount_minor - d.refunded_minor
     out.amounts = Counter({int(v): int(n) for v, n in conn.execute(
         select(amount, func.count()).where(donors_gifts, is_counted).group_by(amount))})
-    out.donors = int(conn.execute(
-        select(func.count(func.distinct(_donor_key()))).where(donors_gifts, is_counted)).scalar_one())
-    out.not_counted = count_not_counted(conn, campaign.code)
+    contacts, references, anonymous = conn.execute(select(*_donor_counts()).where(donors_gifts, is_counted)).one()
+    out.donors = int(contacts or 0) + int(references or 0) + int(anonymous or 0)
     return out
-
-
-def count_not_counted(conn: Connection, code: str) -> dict[str, int]:
-    """Gifts attributed to the campaign that add nothing, by reason (their status, or ``test``)."""
-    counts: Counter[str] = Counter()
-    rows = conn.execute(select(d.status, d.is_test, func.count()).where(d.campaign == code)
-                        .group_by(d.status, d.is_test))
-    for status, is_test, n in rows:
-        if is_test:
-            counts["test"] += n
-        elif status not in COUNTED:
-            counts[status] += n
-    return dict(counts)
