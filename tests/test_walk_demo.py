@@ -47,3 +47,20 @@ def test_demo_seeds_builds_pages_and_reports_the_top_ten(sqlite_app: App, tmp_pa
     # running the demo again changes nothing (teams and walkers are upserted by slug)
     again = job.demo(sqlite_app, world, tmp_path)
     assert again.data["top_teams"] == top
+
+
+def test_nightly_rebuilds_the_pages_only_when_a_directory_is_set(sqlite_store: Any, builtin_plugins: Any,
+                                                                 tmp_path: Path) -> None:
+    from conftest import make_app
+
+    from vwfund.campaigns.walk.demo import seed_walk
+
+    idle = make_app(sqlite_store, builtin_plugins)
+    assert WalkJob().nightly(idle) is None
+    app = make_app(sqlite_store, builtin_plugins, {"walk": {"pages_dir": str(tmp_path / "public")}})
+    seed_walk(app, small_world().walk)
+    result = WalkJob().nightly(app)
+    assert result is not None and result.ok and result.counts["pages"] == 1 + 12 + 12
+    assert (tmp_path / "public" / "teams" / "team-7.html").is_file()
+    idle.close()
+    app.close()

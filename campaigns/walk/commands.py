@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from vwfund.campaigns.walk import service
-from vwfund.campaigns.walk.totals import Standing
 
 from vwfund.app import App
+from vwfund.campaigns.walk import service
+from vwfund.campaigns.walk.totals import Standing
 from vwfund.commandkit import emit, pass_app, table
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -1,15 +1,16 @@
-"""The walk campaign job: its part of ``vwfund demo`` (seed the edition from the demo world, build the pages)."""
+"""The walk campaign job: a nightly rebuild of the pages, and its part of ``vwfund demo``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from vwfund.campaigns.walk import service
-from vwfund.campaigns.walk.editions import Edition, Team, Walker, save_edition, save_teams, save_walkers
-
 from vwfund.app import App
 from vwfund.campaign import CampaignJob, DemoSection
+from vwfund.campaigns.walk import service
+from vwfund.campaigns.walk.editions import Edition, Team, Walker, save_edition, save_teams, save_walkers
 from vwfund.demo.world import DemoWalk, DemoWorld
+from vwfund.sync import RunResult
+from vwfund.timeutil import utcnow
 
 
 def seed_walk(app: App, walk: DemoWalk) -> Edition:
@@ -29,6 +30,18 @@ class WalkJob(CampaignJob):
     name = "walk"
     title = "Sponsored walk: teams, walkers, totals and public pages"
     order = 60
+
+    def nightly(self, app: App) -> RunResult | None:
+        """Rebuild the static pages into ``[walk] pages_dir`` when it is set (nothing to do otherwise)."""
+        out = app.config.get("walk", "pages_dir")
+        if not out:
+            return None
+        started = utcnow()
+        site = service.build_pages(app, Path(str(out)).expanduser())
+        result = RunResult("walk.pages", "job", started_at=started, finished_at=utcnow())
+        result.counts["pages"] = site.pages
+        result.notes.append(f"{site.pages} walk pages of {site.edition} written to {site.out_dir}")
+        return result
 
     def demo(self, app: App, world: DemoWorld, out_dir: Path) -> DemoSection:
         """Seed the walk from ``world.walk``, build its pages into ``out_dir / "walk"``, show the top ten."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, Table, select, update
-from vwfund.campaigns.walk.tables import walk_editions, walk_teams, walk_walkers
 
+from vwfund.campaigns.walk.tables import walk_editions, walk_teams, walk_walkers
 from vwfund.config import Config
 from vwfund.errors import ConfigError, InputError
 from vwfund.models import Contact

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
+
 from vwfund.campaigns.walk.editions import (
     SLUG,
     Edition,
@@ -26,7 +27,6 @@ from vwfund.campaigns.walk.editions import (
 )
 from vwfund.connectors.offline.parse import RowError, check_columns, parse_rows
 from vwfund.connectors.offline.rows import read_rows
-
 from vwfund.errors import InputError
 from vwfund.identity import normalise_email
 from vwfund.money import Money

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from sqlalchemy import Connection, select
-from vwfund.campaigns.walk.editions import Walker
 
+from vwfund.campaigns.walk.editions import Walker
 from vwfund.config import Config
 from vwfund.errors import ConfigError
 from vwfund.store.schema import donate_links

@@ -17,11 +17,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
+
 from vwfund.campaigns.walk import i18n
 from vwfund.campaigns.walk.display import sponsor_label, sponsor_message
 from vwfund.campaigns.walk.links import DonateLinks
 from vwfund.campaigns.walk.totals import Gift, Totals, WalkReport, leaderboard
-
 from vwfund.money import Money
 from vwfund.timeutil import local_date, utcnow
 

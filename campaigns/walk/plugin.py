@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
+
+from vwfund.campaign import CampaignJob
 from vwfund.campaigns.walk.commands import walk_group
 from vwfund.campaigns.walk.demo import WalkJob
 from vwfund.campaigns.walk.web import PREFIX, make_wsgi_app
-
-from vwfund.campaign import CampaignJob
 from vwfund.plugins import hookimpl
 from vwfund.web import RouteFactory
 

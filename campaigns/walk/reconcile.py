@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
-from vwfund.campaigns.walk.editions import Edition
 
+from vwfund.campaigns.walk.editions import Edition
 from vwfund.money import Money
 from vwfund.store.amounts import counted_minor, fee_counted_minor
 from vwfund.store.schema import donations, payout_lines, payouts

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from vwfund.app import App
 from vwfund.campaigns.walk.editions import (
     Edition,
     find_team,
@@ -32,8 +33,6 @@ from vwfund.campaigns.walk.totals import (
     walk_report,
     walker_totals,
 )
-
-from vwfund.app import App
 from vwfund.errors import InputError
 from vwfund.money import Money
 

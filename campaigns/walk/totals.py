@@ -19,9 +19,9 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, select, union
+
 from vwfund.campaigns.walk.editions import Edition, Team, Walker, load_teams, load_walkers
 from vwfund.campaigns.walk.tables import walk_walkers
-
 from vwfund.money import Money
 from vwfund.store.amounts import COUNTED, counted_minor, fee_counted_minor
 from vwfund.store.schema import contacts, donations

@@ -7,14 +7,14 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from vwfund.campaigns.walk.editions import SLUG
-from vwfund.campaigns.walk.pages import STYLESHEET, stylesheet
-from vwfund.campaigns.walk.service import render_page
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from vwfund.app import App
+from vwfund.campaigns.walk.editions import SLUG
+from vwfund.campaigns.walk.pages import STYLESHEET, stylesheet
+from vwfund.campaigns.walk.service import render_page
 from vwfund.errors import VwfundError
 from vwfund.money import SUPPORTED_LOCALES
 from vwfund.web import WSGIApp
