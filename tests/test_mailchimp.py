@@ -375,3 +375,12 @@ def test_plan_command_counts_what_a_push_would_send_and_sends_nothing(cli, fake)
     assert out["segments"] == {"spring": {"add": 1, "remove": 0}}
     assert fake.writes() == writes
     assert "never resubscribed" in " ".join(cli("mailchimp", "plan", "--help").output.split())
+
+
+@pytest.mark.parametrize("status", [429, 403])
+def test_a_throttled_bulk_call_is_retried_and_lands_once(mc_app, fake, status):
+    supporter(mc_app, "1", "th@example.org")
+    fake.inject(status, times=1, path=f"/3.0/lists/{LIST}", method="POST", retry_after=0, title="Too Many Requests")
+    result = push(mc_app)["mailchimp.members"]
+    assert result.ok and result.counts["created"] == 1 and fake.writes() == 1
+    assert fake.member(LIST, "th@example.org")["status"] == "subscribed"
