@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
+
 from vwfund.campaigns.gdpr.planfile import write_plan_files
 from vwfund.campaigns.gdpr.planning import build_plan, save_plan
 from vwfund.campaigns.gdpr.policy import load_policy
-
 from vwfund.config import Config
 from vwfund.identity import email_hash
 from vwfund.store.database import Store, open_store

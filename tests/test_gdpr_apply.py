@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from test_gdpr_support import AUDIENCE, NOW, Crash, add_records, civicrm, mailchimp, policy, seed
+
 from vwfund.campaigns.gdpr.applying import apply_plan
 from vwfund.campaigns.gdpr.planfile import write_plan_files
 from vwfund.campaigns.gdpr.planning import make_plan
 from vwfund.campaigns.gdpr.repermission import start_repermission
-
 from vwfund.errors import InputError
 from vwfund.identity import email_hash
 from vwfund.models import ConsentRecord, Donation, EngagementEvent

@@ -8,14 +8,14 @@ import pytest
 from conftest import make_app
 from sqlalchemy import select
 from test_gdpr_support import NOW, PEOPLE, policy, seed
+
+from vwfund import nightly
 from vwfund.campaigns.gdpr.applying import apply_plan
 from vwfund.campaigns.gdpr.planfile import write_plan_files
 from vwfund.campaigns.gdpr.planning import make_plan
 from vwfund.campaigns.gdpr.repermission import start_repermission
 from vwfund.campaigns.gdpr.requests import export_person, forget_person
 from vwfund.campaigns.gdpr.steps import privacy_targets
-
-from vwfund import nightly
 from vwfund.models import ConsentRecord, Contact, Donation
 from vwfund.store.records import save_records
 from vwfund.store.schema import contacts, donations

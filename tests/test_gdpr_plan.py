@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 from test_gdpr_support import AUDIENCE, NOW, add_records, policy, seed
+
 from vwfund.campaigns.gdpr.job import GdprJob
 from vwfund.campaigns.gdpr.planfile import plan_paths, read_plan_file, write_plan_files
 from vwfund.campaigns.gdpr.planning import make_plan
 from vwfund.campaigns.gdpr.policy import load_policy
-
 from vwfund.config import Config
 from vwfund.errors import ConfigError
 from vwfund.models import EngagementEvent

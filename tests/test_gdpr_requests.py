@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import inspect, select, text
 from test_gdpr_support import AUDIENCE, NOW, Person, civicrm, mailchimp, policy, seed
+
 from vwfund.campaigns.gdpr.applying import apply_plan
 from vwfund.campaigns.gdpr.holds import close_hold, open_hold
 from vwfund.campaigns.gdpr.planfile import write_plan_files
 from vwfund.campaigns.gdpr.planning import make_plan
 from vwfund.campaigns.gdpr.requests import audit_trail, export_person, forget_person
-
 from vwfund.errors import InputError
 from vwfund.identity import email_hash
 from vwfund.models import ConsentRecord, Contact, Donation, EngagementEvent, MailingMember
@@ -90,7 +90,6 @@ def test_a_gift_inside_the_retention_period_is_never_erased(store, country, outc
     ids = seed(store, [Person("old", "old@example.org", datetime(2016, 1, 1, tzinfo=UTC),
                               gift=datetime(2017, 6, 1, tzinfo=UTC))])
     from vwfund.campaigns.gdpr.policy import load_policy
-
     from vwfund.config import Config
 
     p = load_policy(Config({"organisation": {"country": country}, "gdpr": {"steward": "dpo"}}, env={}))

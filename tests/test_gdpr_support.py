@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vwfund.campaigns.gdpr.policy import Policy, load_policy
-
 from vwfund.config import Config
 from vwfund.identity import email_hash
 from vwfund.models import (

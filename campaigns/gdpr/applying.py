@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+
 from vwfund.campaigns.gdpr import erasure
 from vwfund.campaigns.gdpr.planfile import FileRow, read_plan_file
 from vwfund.campaigns.gdpr.planning import StoredRow, stored_plan
@@ -32,7 +33,6 @@ from vwfund.campaigns.gdpr.rules import (
 from vwfund.campaigns.gdpr.situation import Situation, load_situations
 from vwfund.campaigns.gdpr.steps import STORE, Audit, answer_digest, audit, perform, targets_for, writing_run
 from vwfund.campaigns.gdpr.tables import gdpr_plan_rows, gdpr_repermission, gdpr_steps
-
 from vwfund.errors import InputError
 from vwfund.store.database import Store
 from vwfund.targets import PrivacyTarget, TargetContact, target_contacts

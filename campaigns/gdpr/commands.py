@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from vwfund.app import App
 from vwfund.campaigns.gdpr.applying import ApplyReport, apply_plan
 from vwfund.campaigns.gdpr.holds import close_hold, open_hold
 from vwfund.campaigns.gdpr.planfile import write_plan_files
@@ -16,8 +18,6 @@ from vwfund.campaigns.gdpr.policy import load_policy
 from vwfund.campaigns.gdpr.repermission import RepermissionReport, start_repermission
 from vwfund.campaigns.gdpr.requests import ForgetReport, audit_trail, export_person, forget_person
 from vwfund.campaigns.gdpr.steps import privacy_targets
-
-from vwfund.app import App
 from vwfund.commandkit import emit, pass_app, table, to_jsonable, write_private
 from vwfund.timeutil import parse_instant
 

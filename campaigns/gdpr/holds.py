@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+
 from vwfund.campaigns.gdpr.steps import Audit, audit
 from vwfund.campaigns.gdpr.tables import gdpr_holds
-
 from vwfund.errors import InputError
 from vwfund.store.schema import contacts
 from vwfund.timeutil import utcnow

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vwfund.campaign import CampaignJob, DemoSection
 from vwfund.campaigns.gdpr.planfile import write_plan_files
 from vwfund.campaigns.gdpr.planning import build_plan
 from vwfund.campaigns.gdpr.policy import load_policy
-
-from vwfund.campaign import CampaignJob, DemoSection
 
 if TYPE_CHECKING:
     from vwfund.app import App

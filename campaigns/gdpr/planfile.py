@@ -15,7 +15,6 @@ from typing import Any
 
 from vwfund.campaigns.gdpr.planning import Plan
 from vwfund.campaigns.gdpr.rules import ACTION_WORDS, ACTIONS
-
 from vwfund.commandkit import open_private, to_jsonable, write_private
 from vwfund.errors import InputError
 

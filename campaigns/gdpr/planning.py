@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
+
 from vwfund.campaigns.gdpr.policy import Policy
 from vwfund.campaigns.gdpr.rules import ACTION_WORDS, decide
 from vwfund.campaigns.gdpr.situation import inactivity_windows, load_situations
 from vwfund.campaigns.gdpr.tables import gdpr_plan_rows, gdpr_plans
-
 from vwfund.errors import InputError
 from vwfund.store.database import Store
 from vwfund.store.schema import mailing_members

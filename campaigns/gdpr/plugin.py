@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
-from vwfund.campaigns.gdpr.commands import gdpr_group
-from vwfund.campaigns.gdpr.job import GdprJob
 
 from vwfund.campaign import CampaignJob
+from vwfund.campaigns.gdpr.commands import gdpr_group
+from vwfund.campaigns.gdpr.job import GdprJob
 from vwfund.plugins import hookimpl
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
+
 from vwfund.campaigns.gdpr.applying import is_inactivity_row, match_file_rows
 from vwfund.campaigns.gdpr.planfile import read_plan_file
 from vwfund.campaigns.gdpr.planning import stored_plan
 from vwfund.campaigns.gdpr.policy import Policy
 from vwfund.campaigns.gdpr.steps import Audit, audit, writing_run
 from vwfund.campaigns.gdpr.tables import gdpr_repermission
-
 from vwfund.errors import InputError, VwfundError
 from vwfund.store.database import Store
 from vwfund.sync import PushOutcome

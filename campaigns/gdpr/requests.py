@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
+
 from vwfund.campaigns.gdpr import erasure
 from vwfund.campaigns.gdpr.holds import open_holds
 from vwfund.campaigns.gdpr.policy import Policy
 from vwfund.campaigns.gdpr.rules import ANONYMISE, DELETE_PERMANENTLY, REMOVE_CONSENT
 from vwfund.campaigns.gdpr.steps import STORE, Audit, answer_digest, audit, perform, writing_run
-
 from vwfund.errors import InputError, VwfundError
 from vwfund.identity import email_hash, normalise_email
 from vwfund.store.contacts import contacts_by_email, is_suppressed, suppress

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, func, select, true
+
 from vwfund.campaigns.gdpr.policy import Policy
 from vwfund.campaigns.gdpr.tables import gdpr_holds
-
 from vwfund.identity import digest
 from vwfund.store.schema import (
     consents,
@@ -50,7 +50,7 @@ class LatestConsent:
     has_evidence: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class Situation:
     """What the policy needs to know about one contact."""
 
@@ -107,17 +107,17 @@ def load_situations(conn: Connection, policy: Policy, ids: Sequence[int] | None 
     live = select(contacts.c.id, contacts.c.email, contacts.c.created_at).where(
         contacts.c.anonymised_at.is_(None), contacts.c.is_deleted.is_(False)
     )
-    for r in _rows(conn, live, contacts.c.id, ids):
-        found[r.id] = Situation(r.id, r.email, r.created_at)
+    for cid, email, created in _rows(conn, live, contacts.c.id, ids):
+        found[cid] = Situation(cid, email, created)
 
     gifts = (
         select(donations.c.contact_id, func.max(donations.c.received_at).label("last"))
         .where(donations.c.contact_id.is_not(None), donations.c.is_test.is_(False), donations.c.status != "failed")
         .group_by(donations.c.contact_id)
     )
-    for r in _rows(conn, gifts, donations.c.contact_id, ids):
-        if r.contact_id in found:
-            found[r.contact_id].last_gift = r.last
+    for cid, last in _rows(conn, gifts, donations.c.contact_id, ids):
+        if cid in found:
+            found[cid].last_gift = last
 
     audience_ok = mailing_members.c.audience.in_(policy.audiences) if policy.audiences else true()
     clicks = (
@@ -129,31 +129,31 @@ def load_situations(conn: Connection, policy: Policy, ids: Sequence[int] | None 
         .where(engagement_events.c.kind == "click", mailing_members.c.contact_id.is_not(None), audience_ok)
         .group_by(mailing_members.c.contact_id)
     )
-    for r in _rows(conn, clicks, mailing_members.c.contact_id, ids):
-        if r.contact_id in found:
-            found[r.contact_id].last_click = r.last
+    for cid, last in _rows(conn, clicks, mailing_members.c.contact_id, ids):
+        if cid in found:
+            found[cid].last_click = last
 
     members = select(
         mailing_members.c.contact_id, mailing_members.c.audience, mailing_members.c.status,
         mailing_members.c.opted_in_at, mailing_members.c.tags,
     ).where(mailing_members.c.contact_id.is_not(None), audience_ok)
-    for r in _rows(conn, members, mailing_members.c.contact_id, ids):
-        s = found.get(r.contact_id)
+    for cid, audience, status, opted_in_at, tags in _rows(conn, members, mailing_members.c.contact_id, ids):
+        s = found.get(cid)
         if s is not None:
-            s.memberships.append(Membership(r.audience, r.status, r.opted_in_at, tuple(r.tags or ())))
+            s.memberships.append(Membership(audience, status, opted_in_at, tuple(tags or ())))
 
     evidence = select(
         consents.c.contact_id, consents.c.purpose, consents.c.granted, consents.c.at, consents.c.source,
         consents.c.evidence,
     ).where(consents.c.contact_id.is_not(None)).order_by(consents.c.at, consents.c.id)
-    for r in _rows(conn, evidence, consents.c.contact_id, ids):
-        s = found.get(r.contact_id)
+    for cid, purpose, granted, at, source, text in _rows(conn, evidence, consents.c.contact_id, ids):
+        s = found.get(cid)
         if s is None:
             continue
-        has_text = bool((r.evidence or "").strip()) or not policy.evidence_requires_text
-        s.consents[r.purpose] = LatestConsent(r.granted, r.at, bool(r.source) and has_text)
-        if r.granted and (s.last_consent is None or r.at > s.last_consent):
-            s.last_consent = r.at
+        has_text = bool((text or "").strip()) or not policy.evidence_requires_text
+        s.consents[purpose] = LatestConsent(granted, at, bool(source) and has_text)
+        if granted and (s.last_consent is None or at > s.last_consent):
+            s.last_consent = at
 
     monthly = select(recurring_plans.c.contact_id).where(
         recurring_plans.c.status == "active", recurring_plans.c.contact_id.is_not(None)
