@@ -6,8 +6,8 @@ import json
 
 import pytest
 import requests
-from vwfund.connectors.civicrm.client import CiviClient
 
+from vwfund.connectors.civicrm.client import CiviClient
 from vwfund.errors import RemoteError
 from vwfund.testing.fake_civicrm import FakeCiviCRM
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from conftest import make_app
 from sqlalchemy import update
-from vwfund.connectors.civicrm.client import CiviClient
 
 from vwfund import nightly
+from vwfund.connectors.civicrm.client import CiviClient
 from vwfund.models import Contact, Donation
 from vwfund.store.records import save_records
 from vwfund.store.schema import donations

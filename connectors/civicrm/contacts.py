@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
-from vwfund.connectors.civicrm.client import CallError, CiviClient
 
+from vwfund.connectors.civicrm.client import CallError, CiviClient
 from vwfund.store.schema import contact_links, contacts, push_state
 from vwfund.sync import PushedItem
 

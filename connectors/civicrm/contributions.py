@@ -28,12 +28,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select
+
 from vwfund.connectors.civicrm.client import CallError, CiviClient, to_decimal
 from vwfund.connectors.civicrm.contacts import Person, load_people, resolve_contacts
 from vwfund.connectors.civicrm.mapping import PUSH_INVOICE_PREFIX, as_decimal
 from vwfund.connectors.civicrm.refs import References
 from vwfund.connectors.civicrm.settings import CiviSettings
-
 from vwfund.identity import digest
 from vwfund.store.schema import contact_links, donations
 from vwfund.sync import PushedItem, PushOutcome, pushed_items

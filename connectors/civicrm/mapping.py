@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 from vwfund.connectors.civicrm.client import CiviClient, to_decimal
-
 from vwfund.errors import InputError, RemoteError
 from vwfund.identity import normalise_email
 from vwfund.models import Contact, Donation, DonationStatus, RecurringPlan, Source

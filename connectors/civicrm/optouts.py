@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, select
+
 from vwfund.connectors.civicrm.client import CiviClient
 from vwfund.connectors.civicrm.contacts import Person, load_people, resolve_contacts
-
 from vwfund.store.schema import contacts
 from vwfund.sync import PushedItem, PushOutcome, pushed_items
 

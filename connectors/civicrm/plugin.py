@@ -6,6 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection
+
+from vwfund.app import App
+from vwfund.config import Config
+from vwfund.connector import Connector
 from vwfund.connectors.civicrm.client import CiviClient
 from vwfund.connectors.civicrm.contributions import ContributionPusher, plan_gift_batches
 from vwfund.connectors.civicrm.optouts import plan_optout_batches, send_optouts
@@ -15,10 +19,6 @@ from vwfund.connectors.civicrm.recurring import RecurringPusher, plan_recurring_
 from vwfund.connectors.civicrm.refs import References
 from vwfund.connectors.civicrm.segments import CiviSegmentTarget, SegmentBatch, plan_segment_batches
 from vwfund.connectors.civicrm.settings import CiviSettings, is_configured
-
-from vwfund.app import App
-from vwfund.config import Config
-from vwfund.connector import Connector
 from vwfund.plugins import hookimpl
 from vwfund.sync import Push, PushOutcome, Stream
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from vwfund.connectors.civicrm.client import CallError, CiviClient
 from vwfund.connectors.civicrm.segments import civi_ids
-
 from vwfund.sync import PushedItem, PushOutcome
 from vwfund.targets import ANONYMISE, REMOVE_CONSENT, ActionAnswer, TargetContact
 

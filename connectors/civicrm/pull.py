@@ -25,7 +25,6 @@ from vwfund.connectors.civicrm.mapping import (
     to_donation,
     to_plan,
 )
-
 from vwfund.errors import RemoteError
 from vwfund.sync import Page, Stream, StreamContext
 

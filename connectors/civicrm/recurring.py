@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
+
 from vwfund.connectors.civicrm.client import CallError, CiviClient
 from vwfund.connectors.civicrm.contacts import Person, load_people, resolve_contacts
 from vwfund.connectors.civicrm.contributions import SOURCES
 from vwfund.connectors.civicrm.mapping import PUSH_INVOICE_PREFIX, as_decimal
 from vwfund.connectors.civicrm.refs import References
-
 from vwfund.identity import digest
 from vwfund.store.schema import recurring_plans
 from vwfund.sync import PushedItem, PushOutcome, pushed_items

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 from vwfund.connectors.civicrm.client import CiviClient
 from vwfund.connectors.civicrm.settings import CiviSettings
-
 from vwfund.errors import ConfigError
 
 

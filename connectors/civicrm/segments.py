@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select
+
 from vwfund.connectors.civicrm.client import CallError, CiviClient
 from vwfund.connectors.civicrm.contacts import Person, resolve_contacts
-
 from vwfund.store.schema import segment_members, segment_runs
 from vwfund.sync import PushedItem, PushOutcome, pushed_items
 from vwfund.targets import TargetContact, target_contacts

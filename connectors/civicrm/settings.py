@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vwfund.connectors.civicrm.client import CiviClient
-
 from vwfund.config import Config
+from vwfund.connectors.civicrm.client import CiviClient
 
 SECTION = "civicrm"
 
