@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import struct
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from vwfund.campaigns.crowdfunding import plugin as crowdfunding_plugin
-from vwfund.campaigns.crowdfunding.feed import make_feed_app
+from conftest import Cli, make_app
 from werkzeug.test import Client
 
 from vwfund.app import App
+from vwfund.campaigns.crowdfunding import plugin as crowdfunding_plugin
+from vwfund.campaigns.crowdfunding.feed import make_feed_app
 from vwfund.models import Donation
 from vwfund.money import Money
 from vwfund.plugins import load_plugins
@@ -110,3 +111,30 @@ def test_bad_input_is_one_clear_line_and_saves_nothing(cli):
     create(cli)
     assert "--replace" in create(cli, expect=1).output
     assert CODE in cli("crowdfunding", "list").output
+
+
+def config_cli(sqlite_store, builtin_plugins, table: dict) -> Cli:
+    return Cli(make_app(sqlite_store, builtin_plugins, {"crowdfunding": {CODE: table}}))
+
+
+def test_a_campaign_can_be_defined_in_the_config_file(sqlite_store, builtin_plugins):
+    cli = config_cli(sqlite_store, builtin_plugins, {
+        "name": "Samen thuis", "goal": 90000, "start": date(2025, 3, 1), "end": "2025-05-31",
+        "match_cap": "10000", "match_milestones": ["50000:5000"], "channels": ["stripe", "offline"]})
+    cli("crowdfunding", "load", CODE)
+    data = json.loads(cli("--json", "crowdfunding", "status", CODE).output)
+    assert data["goal"]["minor"] == 9_000_000 and data["matched"]["cap"]["minor"] == 1_000_000
+    assert data["matched"]["milestones"][0]["sum"]["minor"] == 500_000
+    assert [c["channel"] for c in data["by_channel"]] == ["offline", "stripe"]
+    assert data["starts_at"] == "2025-02-28T23:00:00+00:00" and data["ends_at"] == "2025-05-31T22:00:00+00:00"
+
+
+def test_a_bad_config_table_names_the_table_and_key(sqlite_store, builtin_plugins):
+    cli = config_cli(sqlite_store, builtin_plugins, {"name": "X", "goal": "1.000", "start": "2025-03-01",
+                                                      "end": "2025-05-31"})
+    assert f"[crowdfunding.{CODE}]: goal: ambiguous amount" in cli("crowdfunding", "load", CODE, expect=1).output
+    cli = config_cli(sqlite_store, builtin_plugins, {"name": "X", "goal": 1000.5, "start": "2025-03-01",
+                                                      "end": "2025-05-31", "colour": "red"})
+    assert "unknown key(s) colour" in cli("crowdfunding", "load", CODE, expect=1).output
+    assert "is not in the config file" in cli("crowdfunding", "load", "other", expect=1).output
+    assert f"no campaign '{CODE}'" in cli("crowdfunding", "status", CODE, expect=1).output

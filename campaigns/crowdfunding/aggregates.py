@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, Integer, and_, case, cast, func, select
-from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign
 
+from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign
 from vwfund.store.amounts import COUNTED, counted_expr, is_counted_expr
 from vwfund.store.schema import donations
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
-from vwfund.campaigns.crowdfunding.status import CampaignStatus
 
+from vwfund.campaigns.crowdfunding.status import CampaignStatus
 from vwfund.money import Money, currency_exponent
 from vwfund.timeutil import local_date
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
+from vwfund.app import App
 from vwfund.campaigns.crowdfunding.chart import render_chart
-from vwfund.campaigns.crowdfunding.definition import define_campaign, list_campaigns, save_campaign
+from vwfund.campaigns.crowdfunding.definition import (
+    define_campaign,
+    define_from_config,
+    list_campaigns,
+    save_campaign,
+)
 from vwfund.campaigns.crowdfunding.report import describe_status
 from vwfund.campaigns.crowdfunding.status import read_status
 from vwfund.campaigns.crowdfunding.thermometer import render_thermometer
-
-from vwfund.app import App
 from vwfund.commandkit import emit, pass_app, table
+from vwfund.models import Campaign
 from vwfund.money import Money
 
 
@@ -51,8 +57,26 @@ def create_command(app: App, code: str, name: str, goal: str, currency: str | No
                                milestones=milestones,
                                channels=channels)
     saved = save_campaign(app.store, campaign, replace=replace)
-    emit(app, saved.to_record(), lambda c: f"campaign {c.code} saved: goal {Money(c.goal_minor, c.currency)}, "
-         f"{c.starts_at:%Y-%m-%d %H:%M} to {c.ends_at:%Y-%m-%d %H:%M} UTC")
+    emit(app, saved.to_record(), _describe_saved)
+
+
+def _describe_saved(c: Campaign) -> str:
+    return (f"campaign {c.code} saved: goal {Money(c.goal_minor or 0, c.currency)}, "
+            f"{c.starts_at:%Y-%m-%d %H:%M} to {c.ends_at:%Y-%m-%d %H:%M} UTC")
+
+
+@crowdfunding_group.command("load")
+@click.argument("code")
+@click.option("--replace", is_flag=True, help="Change an existing campaign with this CODE.")
+@pass_app
+def load_command(app: App, code: str, replace: bool) -> None:
+    """Define campaign CODE from the config file's [crowdfunding.CODE] table.
+
+    Keys: name, goal, start, end (required); currency, match_cap, match_ratio, match_milestones
+    (a list of "AMOUNT:SUM"), channels (a list). Checked exactly as `create` checks its options.
+    """
+    saved = save_campaign(app.store, define_from_config(app.config, code), replace=replace)
+    emit(app, saved.to_record(), _describe_saved)
 
 
 @crowdfunding_group.command("list")

@@ -14,9 +14,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select
-from vwfund.campaigns.crowdfunding.matching import MatchRule, Milestone, parse_ratio
 
-from vwfund.errors import InputError
+from vwfund.campaigns.crowdfunding.matching import MatchRule, Milestone, parse_ratio
+from vwfund.config import Config
+from vwfund.errors import ConfigError, InputError
 from vwfund.models import AuditEntry, Campaign, CampaignKind
 from vwfund.money import Money, normalise_currency
 from vwfund.store.database import Store
@@ -144,6 +145,55 @@ def define_campaign(
         code=code, name=name.strip(), currency=currency, goal_minor=_amount(goal, currency, "--goal"),
         starts_at=starts_at, ends_at=ends_at, match=MatchRule(cap, parsed, ratio), channels=tuple(dict.fromkeys(channels)),
     )
+
+
+_OPTION_KEYS = (("--match-milestone", "match_milestones"), ("--match-ratio", "match_ratio"),
+                ("--match-cap", "match_cap"), ("--channel", "channels"), ("--currency", "currency"),
+                ("--start", "start"), ("--end", "end"), ("--goal", "goal"), ("--name", "name"))
+CONFIG_KEYS = {"name", "goal", "currency", "start", "end", "match_cap", "match_ratio", "match_milestones",
+               "channels"}
+
+
+def define_from_config(config: Config, code: str) -> CrowdfundingCampaign:
+    """A campaign from the config file's ``[crowdfunding.CODE]`` table, checked like ``create``'s options.
+
+    Keys: name, goal, start, end (required), currency (default: the organisation's), match_cap,
+    match_ratio, match_milestones (a list of "AMOUNT:SUM"), channels (a list).
+    """
+    where = f"[crowdfunding.{code}]"
+    table = config.get("crowdfunding", code)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} is not in the config file {config.path or '(none found)'}: add it with "
+                          "name, goal, start and end")
+    unknown = sorted(set(table) - CONFIG_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(CONFIG_KEYS))}")
+    missing = [k for k in ("name", "goal", "start", "end") if k not in table]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}")
+    lists = {k: table.get(k, []) for k in ("match_milestones", "channels")}
+    for key, value in lists.items():
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} {key} must be a list, e.g. {key} = [\"...\"]")
+
+    def text(key: str) -> str | None:
+        value = table.get(key)
+        if isinstance(value, float):
+            raise ConfigError(f"{where} {key}: write amounts as whole numbers or quoted text (\"2500.50\")")
+        return None if value is None else str(value)
+
+    try:
+        return define_campaign(
+            code, name=str(table["name"]), goal=text("goal") or "", currency=text("currency") or config.currency,
+            start=str(table["start"]), end=str(table["end"]), tz=config.timezone, match_cap=text("match_cap"),
+            match_ratio=text("match_ratio"), milestones=[str(m) for m in lists["match_milestones"]],
+            channels=[str(c) for c in lists["channels"]],
+        )
+    except InputError as exc:
+        message = str(exc)
+        for option, key in _OPTION_KEYS:
+            message = message.replace(option, key)
+        raise ConfigError(f"{where}: {message}") from None
 
 
 def _stored(conn: Connection, code: str) -> Campaign | None:

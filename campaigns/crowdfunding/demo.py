@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vwfund.campaign import DemoSection
 from vwfund.campaigns.crowdfunding.chart import render_chart
 from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, save_campaign
 from vwfund.campaigns.crowdfunding.matching import MatchRule
 from vwfund.campaigns.crowdfunding.report import describe_status
 from vwfund.campaigns.crowdfunding.status import read_status
 from vwfund.campaigns.crowdfunding.thermometer import render_thermometer
-
-from vwfund.campaign import DemoSection
 
 if TYPE_CHECKING:
     from vwfund.app import App

@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from vwfund.campaigns.crowdfunding.status import read_status
-from vwfund.campaigns.crowdfunding.thermometer import render_thermometer
 from werkzeug.wrappers import Request, Response
 
+from vwfund.campaigns.crowdfunding.status import read_status
+from vwfund.campaigns.crowdfunding.thermometer import render_thermometer
 from vwfund.errors import InputError
 
 if TYPE_CHECKING:

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from vwfund.campaigns.crowdfunding.commands import crowdfunding_group
-from vwfund.campaigns.crowdfunding.feed import PREFIX, make_feed_app
 
 from vwfund.campaign import CampaignJob, DemoSection
+from vwfund.campaigns.crowdfunding.commands import crowdfunding_group
+from vwfund.campaigns.crowdfunding.feed import PREFIX, make_feed_app
 from vwfund.plugins import hookimpl
 
 if TYPE_CHECKING:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from vwfund.campaigns.crowdfunding.status import CampaignStatus
-
 from vwfund.money import Money
 from vwfund.timeutil import local_date
 

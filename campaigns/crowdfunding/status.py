@@ -20,10 +20,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
+
 from vwfund.campaigns.crowdfunding.aggregates import GiftAggregates, read_aggregates
 from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, load_campaign
 from vwfund.campaigns.crowdfunding.matching import MatchOutcome, compute_match
-
 from vwfund.money import Money
 from vwfund.timeutil import local_date, utcnow, zone
 

@@ -4,8 +4,8 @@ amounts as real text). Every piece of text is escaped by Jinja2's autoescape."""
 from __future__ import annotations
 
 from jinja2 import Environment
-from vwfund.campaigns.crowdfunding.status import CampaignStatus
 
+from vwfund.campaigns.crowdfunding.status import CampaignStatus
 from vwfund.money import Money
 
 WIDTH, HEIGHT = 280, 440
