@@ -147,8 +147,8 @@ def save_people(conn: Connection, kind: str, edition: str, items: Sequence[tuple
     """Save checked teams or walkers (with their contacts) inside the caller's transaction."""
     people = [p for p, _ in items]
     emails = [e for _, e in items]
-    saver = save_teams if kind == "teams" else save_walkers
-    return saver(conn, edition, people, emails)
+    saved: int = (save_teams if kind == "teams" else save_walkers)(conn, edition, people, emails)
+    return saved
 
 
 def import_people(store: Store, path: Path, kind: str, edition: Edition, tz: str) -> WalkImport:

@@ -120,7 +120,7 @@ def standings(app: App, by: str = "team", limit: int | None = None, code: str | 
     """The leaderboard by team, walker or company."""
     edition = current_edition(app, code)
     with app.store.read() as conn:
-        rows = leaderboard(walk_report(conn, edition), by)
+        rows: list[Standing] = leaderboard(walk_report(conn, edition), by)
     return rows[:limit] if limit else rows
 
 
@@ -151,18 +151,22 @@ def render_page(app: App, kind: str, slug: str | None = None, locale: str | None
     """One live page (``index``, ``totals`` for totals.json, ``team`` or ``walker``), read fresh from the
     store; None when there is no such team or walker."""
     edition = current_edition(app, code)
+    html: str | None = None
     if kind == "index":
-        return renderer(app, edition, locale).index()
-    if kind == "totals":
-        return renderer(app, edition, locale).totals_json()
-    if kind == "team" and slug:
+        html = renderer(app, edition, locale).index()
+    elif kind == "totals":
+        html = renderer(app, edition, locale).totals_json()
+    elif kind == "team" and slug:
         page = renderer(app, edition, locale, team=slug)
-        return page.team(slug) if slug in page.report.teams else None
+        html = page.team(slug) if slug in page.report.teams else None
+    if kind in ("index", "totals", "team"):
+        return html
     if kind == "walker" and slug:
         with app.store.read() as conn:
             walker = find_walker(conn, edition.code, slug)
         if walker is None:
             return None
         scope = {"team": walker.team_slug} if walker.team_slug else {"walker": slug}
-        return renderer(app, edition, locale, **scope).walker(slug)
+        html = renderer(app, edition, locale, **scope).walker(slug)
+        return html
     raise ValueError(f"unknown page kind {kind!r}")
