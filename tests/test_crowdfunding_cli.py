@@ -138,3 +138,29 @@ def test_a_bad_config_table_names_the_table_and_key(sqlite_store, builtin_plugin
     assert "unknown key(s) colour" in cli("crowdfunding", "load", CODE, expect=1).output
     assert "is not in the config file" in cli("crowdfunding", "load", "other", expect=1).output
     assert f"no campaign '{CODE}'" in cli("crowdfunding", "status", CODE, expect=1).output
+
+
+def test_offline_import_and_stripe_gifts_make_one_total_by_channel(cli, tmp_path):
+    create(cli, "--match-cap", "100", "--channel", "stripe", "--channel", "cash")
+    give(cli.app, "ch_1", 5_000, fee_minor=100)
+    give(cli.app, "ch_2", 2_500, status="partially_refunded", refunded_minor=500, fee_minor=63)
+    rows = [
+        "external_id;email;amount;currency;received_at;status;refunded_amount;campaign;channel",
+        f"kas-1;an@example.org;12,50;EUR;2024-05-02;succeeded;;{CODE};cash",
+        f"kas-2;;1.234,56;EUR;2024-05-02;succeeded;;{CODE};cash",
+        f"bank-1;bo@example.org;40,00;EUR;2024-05-03;succeeded;;{CODE};bank_transfer",
+        f"kas-3;;99,00;EUR;2024-05-03;failed;;{CODE};cash",
+        "kas-4;;10,00;EUR;2024-05-03;succeeded;;general;cash",
+    ]
+    csv = tmp_path / "offline.csv"
+    csv.write_text("\n".join(rows), encoding="utf-8")
+    cli("import", "donations", str(csv))
+    cli("import", "donations", str(csv))  # importing twice changes nothing
+    data = json.loads(cli("--json", "crowdfunding", "status", CODE).output)
+    by = {c["channel"]: c for c in data["by_channel"]}
+    assert by["stripe"]["raised"]["minor"] == 5_000 + 2_000 and by["stripe"]["fees"]["minor"] == 163
+    assert by["cash"]["raised"]["minor"] == 1_250 + 123_456 and by["cash"]["gifts"] == 2
+    assert by["bank_transfer"]["raised"]["minor"] == 4_000
+    assert data["raised"]["minor"] == 7_000 + 124_706 + 4_000 == 135_706
+    assert data["matched"]["minor"] == 10_000 and data["total"]["minor"] == 145_706
+    assert data["gifts"] == 5 and data["not_counted"] == {"failed": 1}

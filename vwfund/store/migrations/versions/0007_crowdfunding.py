@@ -1,4 +1,5 @@
-"""Tables of the crowdfunding plugin (none yet: this revision keeps the chain in a fixed order).
+"""Tables of the crowdfunding plugin: none (campaigns live in the core ``campaigns`` table; totals are
+computed from ``donations``). This revision keeps the chain in a fixed order.
 
 Revision ID: 0007
 Revises: 0006
