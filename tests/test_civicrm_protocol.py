@@ -118,3 +118,9 @@ def test_multi_call_checks_every_answer(fake):
     assert answers["good"]["values"][0]["first_name"] == "C"
     assert answers["bad"].status == 500 and answers["bad"].error_id
     assert client.requests == 1
+
+
+def test_sites_that_route_through_a_query_string(fake):
+    client = CiviClient(f"{fake.url}/wp-admin/admin.php?page=CiviCRM&q={{path}}", KEY, SITE)
+    client.call("Contact", "create", {"values": {"first_name": "W"}})
+    assert [c["first_name"] for c in client.get("Contact")] == ["W"]

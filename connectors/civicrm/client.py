@@ -8,6 +8,8 @@ hundred-odd lines here cover it exactly:
 
 - ``POST {url}/civicrm/ajax/api4/{Entity}/{action}`` with form field ``params=<JSON>``; several calls in one
   request via ``POST {url}/civicrm/ajax/api4`` with ``calls=``, every answer checked.
+- The base URL is configuration: ``{url}/civicrm/ajax/api4/...`` (Standalone, Drupal), or a url with a
+  ``{path}`` placeholder for sites that route through a query string (WordPress, Joomla).
 - Headers ``X-Civi-Auth: Bearer <api key>``, ``X-Civi-Key: <site key>`` when configured,
   ``X-Requested-With: XMLHttpRequest``.
 - Answers parsed with amounts as Decimal (never float). Errors (401 text, 403, 500 with an error id,
@@ -108,11 +110,18 @@ class CiviClient:
         return as_utc(value)
 
     # -- calls ---------------------------------------------------------------------------------------
+    def url_for(self, path: str) -> str:
+        """The URL of an API path: ``{url}/{path}``, or the url with ``{path}`` filled in for sites that route
+        through a query (WordPress: ``https://site/wp-admin/admin.php?page=CiviCRM&q={path}``)."""
+        if "{path}" in self.base:
+            return self.base.replace("{path}", path)
+        return f"{self.base}/{path}"
+
     def _post(self, path: str, form: Mapping[str, str], write: bool, what: str) -> requests.Response:
         session = self.write_session if write else self.read_session
         self.requests += 1
         try:
-            return session.post(f"{self.base}/{path}", data=dict(form), headers=self.headers)
+            return session.post(self.url_for(path), data=dict(form), headers=self.headers)
         except requests.RequestException as exc:
             raise RemoteError(f"CiviCRM could not be reached for {what}: {type(exc).__name__}") from exc
 

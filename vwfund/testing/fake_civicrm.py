@@ -562,6 +562,8 @@ class FakeCiviCRM:
 
     def _handle(self, request: Request) -> Response:
         path = request.path
+        if request.args.get("q"):  # WordPress-style routing: ?page=CiviCRM&q=civicrm/ajax/api4/...
+            path = self.base_path + "/" + request.args["q"].lstrip("/")
         prefix = self.base_path + API_PREFIX
         if not path.startswith(prefix):
             return Response("Not Found", status=404, mimetype="text/plain")
