@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import responses
-from vwfund.connectors.mailchimp.client import MailchimpClient, parse_batch_archive, scrub
-from vwfund.connectors.mailchimp.settings import MailchimpSettings, data_centre
 
 from vwfund.config import Config
+from vwfund.connectors.mailchimp.client import MailchimpClient, parse_batch_archive, scrub
+from vwfund.connectors.mailchimp.settings import MailchimpSettings, data_centre
 from vwfund.errors import ConfigError, RemoteError
 from vwfund.identity import email_hash
 from vwfund.testing.fake_mailchimp import FakeMailchimp

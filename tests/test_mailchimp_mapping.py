@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from vwfund.connectors.mailchimp.mapping import activity_events, member_records
 
+from vwfund.connectors.mailchimp.mapping import activity_events, member_records
 from vwfund.identity import email_hash
 from vwfund.models import ConsentRecord, Contact, EngagementEvent, MailingMember
 from vwfund.store.records import save_records

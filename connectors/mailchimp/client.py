@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from vwfund.connectors.mailchimp.settings import MailchimpSettings
 
+from vwfund.connectors.mailchimp.settings import MailchimpSettings
 from vwfund.errors import RemoteError
 from vwfund.http import IDEMPOTENT, make_session
 from vwfund.identity import email_hash
@@ -216,7 +216,7 @@ def _wait(resp: requests.Response, attempt: int, backoff: float) -> float:
     try:
         return min(float(str(resp.headers.get("Retry-After", ""))), 120.0)
     except ValueError:
-        return min(backoff * (2 ** attempt), 60.0)
+        return min(backoff * 2.0**attempt, 60.0)
 
 
 def _identity(item: Mapping[str, Any]) -> str:

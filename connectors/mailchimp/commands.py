@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from vwfund.connectors.mailchimp.plan import PushPlan, plan_push
-from vwfund.connectors.mailchimp.settings import SECTION
 
 from vwfund.app import App
 from vwfund.commandkit import emit, pass_app, table
+from vwfund.connectors.mailchimp.plan import PushPlan, plan_push
+from vwfund.connectors.mailchimp.settings import SECTION
 
 
 @click.group("mailchimp")

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from vwfund.connectors.mailchimp.push import summarise_push
 from vwfund.connectors.mailchimp.tags import plan_segment_changes
-
 from vwfund.store.database import Store
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
+
+from vwfund.app import App
+from vwfund.config import Config
+from vwfund.connector import Connector
 from vwfund.connectors.mailchimp.client import MailchimpClient
 from vwfund.connectors.mailchimp.commands import mailchimp_group
 from vwfund.connectors.mailchimp.privacy import MailchimpPrivacyTarget
@@ -16,10 +20,6 @@ from vwfund.connectors.mailchimp.pull import pull_streams
 from vwfund.connectors.mailchimp.push import member_push
 from vwfund.connectors.mailchimp.settings import SECTION, MailchimpSettings
 from vwfund.connectors.mailchimp.tags import MailchimpSegmentTarget, Tagger, segment_push
-
-from vwfund.app import App
-from vwfund.config import Config
-from vwfund.connector import Connector
 from vwfund.plugins import hookimpl
 from vwfund.sync import Push, Stream
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from vwfund.connectors.mailchimp.client import MailchimpClient
 from vwfund.connectors.mailchimp.tags import Tagger
-
 from vwfund.errors import InputError, RemoteError
 from vwfund.identity import email_hash
 from vwfund.sync import PushOutcome

@@ -20,7 +20,6 @@ from typing import Any
 from vwfund.connectors.mailchimp.client import MailchimpClient
 from vwfund.connectors.mailchimp.mapping import activity_events, instant, member_records
 from vwfund.connectors.mailchimp.settings import MailchimpSettings
-
 from vwfund.errors import RemoteError
 from vwfund.sync import Page, Stream, StreamContext
 from vwfund.timeutil import parse_instant

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
+
 from vwfund.connectors.mailchimp.audience import (
     FORGOTTEN_SCOPE,
     MEMBERS_SCOPE,
@@ -31,7 +32,6 @@ from vwfund.connectors.mailchimp.audience import (
 from vwfund.connectors.mailchimp.client import MailchimpClient, is_forgotten, scrub
 from vwfund.connectors.mailchimp.mapping import NEVER_RESUBSCRIBE
 from vwfund.connectors.mailchimp.pull import MEMBERS_STREAM, OVERLAP, iso
-
 from vwfund.identity import email_hash
 from vwfund.sync import Push, PushedItem, PushOutcome, load_cursor, pushed_items
 from vwfund.timeutil import parse_instant

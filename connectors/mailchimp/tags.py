@@ -12,9 +12,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
+
 from vwfund.connectors.mailchimp.audience import TARGET, taggable_hashes
 from vwfund.connectors.mailchimp.client import MailchimpClient, scrub
-
 from vwfund.identity import email_hash
 from vwfund.store.database import Store
 from vwfund.store.schema import segment_members, segment_runs
