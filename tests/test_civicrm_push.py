@@ -283,3 +283,30 @@ def test_user_sees_civicrm_error_id_and_a_failing_exit(civi_app, fake):
     assert KEY not in result.output
     Cli(civi_app)("push", "civicrm")  # the next run records it
     assert len(fake.rows("Contribution")) == 1
+
+
+def test_faulty_network_then_rerun_every_gift_exactly_once(store, builtin_plugins, fake):
+    from vwfund.testing.faults import FaultPlan, FaultProxy
+
+    plan = FaultPlan.uniform(0.25, seed=11)
+    plan.hang_seconds = 0.1
+    with FaultProxy(fake.url, plan) as proxy:
+        app = make_app(store, builtin_plugins, {"civicrm": {"url": proxy.url, "api_key": KEY, "site_key": SITE,
+                                                            "batch_size": 6}})
+        save(app, *[donor(f"cus_{i}", f"d{i}@example.org") for i in range(6)],
+             *[gift(f"ch_{i}", 700 + i, customer=f"cus_{i % 6}", refunded_minor=100 if i % 4 == 0 else 0,
+                    status="partially_refunded" if i % 4 == 0 else "succeeded") for i in range(24)])
+        for _ in range(8):
+            push(app)
+        proxy.enabled = False
+        final = push(app)["civicrm.contributions"]
+        app.close()
+    assert final.ok, final.errors
+    assert proxy.counts["lost_answer"] > 0 and proxy.counts["drop"] > 0, proxy.counts
+    found = by_invoice(fake)
+    assert sorted(found) == sorted(f"vwfund:stripe:ch_{i}" for i in range(24))
+    for i in range(24):
+        pays = sorted(Decimal(str(p["total_amount"])) for p in payments_of(fake, found[f"vwfund:stripe:ch_{i}"]["id"]))
+        expected = [Decimal("-1.00")] if i % 4 == 0 else []
+        assert pays == [*expected, Decimal(700 + i) / 100]
+    assert len(fake.rows("Contact")) == 6
