@@ -12,6 +12,7 @@ page (target < 5 s), the time to answer one team's total (target < 10 ms: median
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -21,10 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import delete
-from vwfund.campaigns.walk import service
-from vwfund.campaigns.walk.demo import seed_walk
 
 from vwfund.app import App
+from vwfund.campaigns.walk import service
+from vwfund.campaigns.walk.demo import seed_walk
 from vwfund.config import Config
 from vwfund.demo.generate import build_world, generate
 from vwfund.demo.world import DemoWalk
@@ -70,18 +71,19 @@ def main(argv: list[str] | None = None) -> int:
         seed_walk(app, walk)
         seeded = time.perf_counter() - started
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         site = service.build_pages(app, Path(tmp) / "site", locale="nl_BE", code=walk.code)
-        built = time.perf_counter() - started
+        built, built_cpu = time.perf_counter() - started, time.process_time() - cpu
 
         whole = service.totals(app, code=walk.code).totals
         board = service.standings(app, "team", None, walk.code)
         team = board[len(board) // 2].key  # a typical team, not the largest
-        timings = []
+        timings, cpu_timings = [], []
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             answer = service.totals(app, team=team, code=walk.code)
             timings.append((time.perf_counter() - t0) * 1000)
+            cpu_timings.append((time.process_time() - c0) * 1000)
         timings.sort()
         p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
         started = time.perf_counter()
@@ -90,15 +92,17 @@ def main(argv: list[str] | None = None) -> int:
         app.close()
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    gifts = whole.gifts + whole.pending_gifts
+    load = os.getloadavg()[0]
     print(f"store: {url.split(':')[0]}  teams: {len(walk.teams)}  walkers: {len(walk.walkers)}  "
-          f"walk gifts: {gifts} (counted {whole.gifts}, pending {whole.pending_gifts})")
+          f"walk gifts counted: {whole.gifts}, pending: {whole.pending_gifts}  "
+          f"(machine load average {load:.1f} on {os.cpu_count()} CPUs: wall times include waiting for a CPU)")
     print(f"raised: {whole.raised.amount} {whole.currency}  sponsors: {whole.sponsors}")
     print(f"generate demo world: {generated:.2f} s   seed teams+walkers (+contacts): {seeded:.2f} s")
-    print(f"build all pages: {built:.2f} s for {site.pages} pages ({site.pages / built:.0f} pages/s)  "
-          f"target < 5 s: {'OK' if built < 5 else 'MISSED'}")
-    print(f"one team's total ({team}, {answer.totals.gifts} gifts): median {statistics.median(timings):.2f} ms, "
-          f"p95 {p95:.2f} ms over {args.repeat}  target < 10 ms: {'OK' if p95 < 10 else 'MISSED'}")
+    print(f"build all pages: {built:.2f} s wall, {built_cpu:.2f} s CPU for {site.pages} pages "
+          f"({site.pages / built:.0f} pages/s)  target < 5 s: {'OK' if built < 5 else 'MISSED'}")
+    print(f"one team's total ({team}, {answer.totals.gifts} gifts): median {statistics.median(timings):.2f} ms wall "
+          f"({statistics.median(cpu_timings):.2f} ms CPU), p95 {p95:.2f} ms over {args.repeat}  "
+          f"target < 10 ms: {'OK' if statistics.median(timings) < 10 else 'MISSED'}")
     print(f"reconcile {reconciled.charges} online gifts: {reconcile_s:.2f} s, {len(reconciled.differences)} differences")
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
     return 0
