@@ -384,3 +384,15 @@ def test_a_throttled_bulk_call_is_retried_and_lands_once(mc_app, fake, status):
     result = push(mc_app)["mailchimp.members"]
     assert result.ok and result.counts["created"] == 1 and fake.writes() == 1
     assert fake.member(LIST, "th@example.org")["status"] == "subscribed"
+
+
+def test_sync_and_push_commands_run_the_connector(cli, fake):
+    for key, value in {"api_key": fake.api_key, "list_id": LIST, "api_base": fake.url}.items():
+        cli.app.config.override("mailchimp", key, value)
+    fake.add_member(LIST, "cli@example.org", permissions={"p1": ("Email", True)}, opted_in=T0, changed=T0)
+    pulled = json.loads(cli("--json", "sync", "mailchimp").output)
+    assert [s["stream"] for s in pulled] == ["mailchimp.members", "mailchimp.engagement"]
+    assert pulled[0]["counts"]["contacts_created"] == 1
+    pushed = json.loads(cli("--json", "push", "mailchimp").output)
+    assert [s["status"] for s in pushed] == ["ok", "ok"]
+    assert fake.writes() == 0  # the only member came from Mailchimp and has not changed

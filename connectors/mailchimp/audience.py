@@ -33,6 +33,7 @@ class Candidate:
     last_name: str | None
     language: str | None
     known_status: str | None
+    held_digest: str | None = None
 
     @property
     def digest(self) -> str:
@@ -88,7 +89,7 @@ def push_candidates(conn: Connection, list_id: str) -> list[Candidate]:
     if not allowed:
         return []
     blocked = suppressed_hashes(conn) | set(pushed_items(conn, TARGET, FORGOTTEN_SCOPE))
-    statuses = member_statuses(conn, list_id)
+    held = held_members(conn, list_id)
     rows = conn.execute(
         select(contacts.c.id, contacts.c.email, contacts.c.first_name, contacts.c.last_name, contacts.c.language)
         .where(
@@ -107,8 +108,21 @@ def push_candidates(conn: Connection, list_id: str) -> list[Candidate]:
         if h in blocked or h in seen:
             continue
         seen.add(h)
-        found.append(Candidate(r.id, r.email, h, r.first_name, r.last_name, r.language, statuses.get(h)))
+        member = held.get(h)
+        found.append(Candidate(r.id, r.email, h, r.first_name, r.last_name, r.language,
+                               member.known_status if member else None, member.digest if member else None))
     return found
+
+
+def held_members(conn: Connection, list_id: str) -> dict[str, Candidate]:
+    """What Mailchimp held at the last pull, per email hash, in the shape of a pushed member."""
+    rows = conn.execute(
+        select(mailing_members.c.email_hash, mailing_members.c.email, mailing_members.c.status,
+               mailing_members.c.first_name, mailing_members.c.last_name, mailing_members.c.language)
+        .where(mailing_members.c.audience == list_id)
+    )
+    return {r.email_hash: Candidate(0, r.email or "", r.email_hash, r.first_name, r.last_name, r.language, r.status)
+            for r in rows}
 
 
 def taggable_hashes(conn: Connection, list_id: str, hashes: Iterable[str]) -> set[str]:

@@ -58,10 +58,11 @@ class FreshStatuses:
 
 
 def classify(candidate: Candidate, pushed: dict[str, str | None]) -> str:
-    """``never_resubscribed`` (left or archived), ``unchanged`` since the last push, ``new`` or ``update``."""
+    """``never_resubscribed`` (left or archived), ``unchanged`` (since the last push, or as last pulled),
+    ``new`` or ``update``."""
     if candidate.known_status in NEVER_RESUBSCRIBE:
         return "never_resubscribed"
-    if pushed.get(candidate.email_hash) == candidate.digest:
+    if candidate.digest in (pushed.get(candidate.email_hash), candidate.held_digest):
         return "unchanged"
     return "new" if candidate.known_status is None else "update"
 
@@ -114,7 +115,8 @@ class MemberSender:
                 outcome.counts[f"skipped_{status}"] += 1
                 continue
             if status != c.known_status and c.known_status is not None:
-                c = Candidate(c.contact_id, c.email, c.email_hash, c.first_name, c.last_name, c.language, status)
+                c = Candidate(c.contact_id, c.email, c.email_hash, c.first_name, c.last_name, c.language, status,
+                              c.held_digest)
             members.append(c)
         retry = self._post(members, batch.update_existing, outcome, final=False)
         if retry:
