@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from conftest import make_app
 from test_walk_totals import CODE, SPONSORS, gift, seed
-from vwfund.campaigns.walk import service
-from vwfund.campaigns.walk.editions import Team
 from werkzeug.test import Client
 
 from vwfund.app import App
+from vwfund.campaigns.walk import service
+from vwfund.campaigns.walk.editions import Team
 from vwfund.money import Money
 from vwfund.plugins import load_plugins
 from vwfund.store.links import save_donate_link
@@ -146,3 +146,10 @@ def test_live_pages_and_feed_under_serve(walk_app: App) -> None:
     french = client.get("/walk/teams/team-a.html?lang=fr_BE").get_data(as_text=True)
     assert "Parrains" in french
     served.close()
+
+
+def test_an_unknown_locale_is_refused_by_name(cli: Any, tmp_path: Path) -> None:
+    seed(cli.app)
+    result = cli("walk", "pages", "build", str(tmp_path / "s"), "--locale", "xx_YY", expect=1)
+    assert "unknown locale 'xx_YY'" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "s").exists()

@@ -29,6 +29,14 @@ def walk_group() -> None:
 
     Sponsorships are gifts whose campaign is the edition's code, naming a team and/or a walker slug
     (from Stripe, donate links, or `vwfund import donations`).
+
+    \b
+    Settings ([walk] in vwfund.toml, or VWFUND_WALK_<KEY>):
+      edition     the edition commands use by default (else the newest)
+      locale      the pages' locale: nl_BE, nl_NL, fr_BE or en (else [organisation] locale)
+      donate_url  donate link when `vwfund stripe link` made none, e.g.
+                  https://example.org/sponsor?e={edition}&t={team}&w={walker}
+      pages_dir   where `vwfund sync` rebuilds the static pages each night
     """
 
 

@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+
 from vwfund.app import App
 from vwfund.campaigns.walk.editions import (
     Edition,
@@ -33,13 +35,18 @@ from vwfund.campaigns.walk.totals import (
     walk_report,
     walker_totals,
 )
-from vwfund.errors import InputError
+from vwfund.errors import ConfigError, InputError
 from vwfund.money import Money
 
 
 def page_locale(app: App, locale: str | None = None) -> str:
     """The pages' locale: the one asked for, else ``[walk] locale``, else ``[organisation] locale``."""
-    return locale or app.config.get("walk", "locale") or app.config.locale
+    chosen = str(locale or app.config.get("walk", "locale") or app.config.locale)
+    try:
+        Locale.parse(chosen)
+    except (ValueError, TypeError, UnknownLocaleError) as exc:
+        raise ConfigError(f"unknown locale {chosen!r} for the walk pages: use nl_BE, nl_NL, fr_BE or en") from exc
+    return chosen
 
 
 def current_edition(app: App, code: str | None = None) -> Edition:
