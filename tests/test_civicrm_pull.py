@@ -95,11 +95,21 @@ def test_contributions_and_monthly_donors(civi_app, fake):
                                    "lineItems": [{"line_total": "40.00"}]})
     fake.seed("Payment", {"contribution_id": refunded["id"], "total_amount": "40.00", "trxn_id": "bank-2"})
     fake.seed("Payment", {"contribution_id": refunded["id"], "total_amount": "-40.00", "trxn_id": "bank-2r"})
+    partly = fake.seed("Order", {"contributionValues": {"contact_id": c["id"], "financial_type_id": 1,
+                                                        "currency": "EUR", "receive_date": "2026-02-04 10:00:00"},
+                                 "lineItems": [{"line_total": "30.00"}]})
+    fake.seed("Payment", {"contribution_id": partly["id"], "total_amount": "30.00", "trxn_id": "bank-3"})
+    fake.seed("Payment", {"contribution_id": partly["id"], "total_amount": "-12.50", "trxn_id": "bank-3r"})
+    entered = fake.seed("Contribution", {"contact_id": c["id"], "financial_type_id": 1, "total_amount": "20.00",
+                                         "currency": "EUR", "contribution_status_id": 1,
+                                         "receive_date": "2026-02-05 10:00:00"})
     results = pull(civi_app)
     assert all(r.ok for r in results.values()), [r.errors for r in results.values()]
     with civi_app.store.read() as conn:
         gifts = {r.external_id: r for r in conn.execute(select(donations))}
         plan = conn.execute(select(recurring_plans)).one()
+    assert gifts[str(partly["id"])].status == "partially_refunded" and gifts[str(partly["id"])].refunded_minor == 1250
+    assert gifts[str(entered["id"])].status == "succeeded" and gifts[str(entered["id"])].refunded_minor == 0
     assert gifts[str(done["id"])].amount_minor == 1500 and gifts[str(done["id"])].fee_minor == 35
     assert gifts[str(done["id"])].status == "succeeded"
     assert gifts[str(done["id"])].recurring_plan == str(recur["id"])

@@ -17,7 +17,7 @@ PUSH_INVOICE_PREFIX = "vwfund:"
 CONTACT_FIELDS = ["id", "contact_type", "first_name", "last_name", "display_name", "organization_name",
                   "preferred_language", "email_primary.email", "do_not_email", "is_opt_out", "do_not_mail",
                   "is_deleted", "is_deceased", "modified_date"]
-CONTRIBUTION_FIELDS = ["id", "contact_id", "total_amount", "fee_amount", "currency", "contribution_status_id:name",
+CONTRIBUTION_FIELDS = ["id", "contact_id", "total_amount", "paid_amount", "fee_amount", "currency", "contribution_status_id:name",
                        "receive_date", "trxn_id", "invoice_id", "source", "campaign_id.name", "is_test",
                        "contribution_recur_id", "modified_date"]
 RECUR_FIELDS = ["id", "contact_id", "invoice_id", "amount", "currency", "frequency_unit", "frequency_interval",
@@ -72,13 +72,19 @@ def pushed_by_us(row: dict[str, Any]) -> bool:
 def to_donation(row: dict[str, Any], client: CiviClient) -> Donation:
     """A Donation from a ``Contribution.get`` row.
 
-    Completed counts; Refunded is refunded in full; Chargeback is disputed; Cancelled and Failed failed;
-    every other status (Pending, Partially paid, In Progress...) is pending.
+    Completed counts; a Completed contribution whose payments (``paid_amount``, refunds included) add up to
+    less than its total was partly refunded. Refunded is refunded in full; Chargeback is disputed;
+    Cancelled and Failed failed; every other status (Pending, Partially paid, In Progress...) is pending.
     """
     currency = str(row.get("currency") or "EUR")
     where = f"contribution {row['id']}"
     amount = minor_units(row.get("total_amount"), currency, where)
     status = _DONATION_STATUS.get(str(row.get("contribution_status_id:name")), DonationStatus.PENDING)
+    refunded = amount if status == DonationStatus.REFUNDED else 0
+    if status == DonationStatus.SUCCEEDED and row.get("paid_amount") is not None:
+        paid = max(0, minor_units(row["paid_amount"], currency, where))
+        if paid < amount:
+            refunded, status = amount - paid, DonationStatus.PARTIALLY_REFUNDED
     received = client.from_civi_time(row.get("receive_date")) or client.from_civi_time(row.get("modified_date"))
     if received is None:
         raise RemoteError(f"CiviCRM {where} has no receive date")
@@ -87,7 +93,7 @@ def to_donation(row: dict[str, Any], client: CiviClient) -> Donation:
         contact_source=Source.CIVICRM if row.get("contact_id") else None,
         contact_external_id=str(row["contact_id"]) if row.get("contact_id") else None,
         amount_minor=amount, currency=currency, fee_minor=minor_units(row.get("fee_amount"), currency, where),
-        refunded_minor=amount if status == DonationStatus.REFUNDED else 0, status=status, received_at=received,
+        refunded_minor=refunded, status=status, received_at=received,
         campaign=row.get("campaign_id.name") or None, channel="civicrm",
         recurring_plan=str(row["contribution_recur_id"]) if row.get("contribution_recur_id") else None,
         is_test=bool(row.get("is_test")),

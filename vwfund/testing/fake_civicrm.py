@@ -320,6 +320,8 @@ class FakeApi:
                 row.setdefault("contact_type", "Individual")
             if entity == "GroupContact":
                 row.setdefault("status", "Added")
+            if entity == "Contribution":  # created Completed directly: CiviCRM records its payment too
+                row.setdefault("paid_amount", row.get("total_amount") if row.get("contribution_status_id") == 1 else 0)
             self.state.rows[entity][row["id"]] = row
         else:
             row = existing
