@@ -5,7 +5,9 @@
 The fake runs in a child process (its memory is not ours) and makes charges on demand. Printed:
 HTTP calls made against the minimum (ceil(N/100) charge pages, one call for each other stream, and the
 events pages), objects per second, peak memory of the syncing process, and a re-run with nothing new
-(at most two calls per stream). ``--max-seconds`` bounds the first sync: it stops at a page boundary and
+(at most two calls per stream), and an incremental run after ``--changes`` older gifts changed (each
+found through the Events API and read back once: events pages plus one call per changed object).
+``--max-seconds`` bounds the first sync: it stops at a page boundary and
 the figures cover what was read.
 """
 
@@ -41,6 +43,13 @@ for line in sys.stdin:
     elif line.strip() == "reset":
         fake.state.calls.clear()
         print("ok", flush=True)
+    elif line.startswith("changes "):
+        # K older gifts change (a refund event each): the next run finds them through the Events API
+        count = int(line.split()[1])
+        for i in range(count):
+            charge = fake.state.collections["charges"].get(f"ch_gen{i * 7:010d}")
+            fake.event("charge.refunded", charge)
+        print("ok", flush=True)
 """
 
 
@@ -63,7 +72,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(size: int, max_seconds: float, use_tracemalloc: bool) -> dict[str, Any]:
+def run(size: int, max_seconds: float, use_tracemalloc: bool, changes: int = 300) -> dict[str, Any]:
     """Run the benchmark at one size; returns the figures (also printed)."""
     child = subprocess.Popen([sys.executable, "-c", FAKE_CHILD, str(size)], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
@@ -101,6 +110,13 @@ def run(size: int, max_seconds: float, use_tracemalloc: bool) -> dict[str, Any]:
             _ask(child, "reset")
             rerun = nightly.pull(app, "stripe")
             second = _calls(child)
+            _ask(child, f"changes {changes}")
+            _ask(child, "reset")
+            time.sleep(1.1)  # the events were made this second: the next run's window ends after it
+            t0 = time.perf_counter()
+            incremental = nightly.pull(app, "stripe")
+            inc_seconds = time.perf_counter() - t0
+            third = _calls(child)
             figures = {
                 "size": size, "read": read, "stopped_by_time_bound": stopped, "seconds": round(elapsed, 1),
                 "objects_per_s": round(read / elapsed) if elapsed else None,
@@ -110,6 +126,11 @@ def run(size: int, max_seconds: float, use_tracemalloc: bool) -> dict[str, Any]:
                 "peak_python_mb": round(peak_py, 1) if peak_py is not None else None,
                 "rerun_calls": second, "rerun_max_per_stream": max(second.values()) if second else 0,
                 "rerun_ok": all(r.ok for r in rerun),
+                "changed_objects": changes, "incremental_calls": sum(third.values()),
+                "incremental_events_pages": third.get("GET /v1/events", 0),
+                "incremental_minimum": 5 + math.ceil(changes / 100) + changes,
+                "incremental_seconds": round(inc_seconds, 1),
+                "incremental_ok": all(r.ok for r in incremental),
                 "errors": [e for r in results for e in r.errors if "Stop" not in e],
             }
     finally:
@@ -128,8 +149,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000, help="charges in the fake (default 100000)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="bound on the first sync (default 300)")
     parser.add_argument("--tracemalloc", action="store_true", help="also measure peak Python allocations (slower)")
+    parser.add_argument("--changes", type=int, default=300, help="older gifts changed before the incremental run")
     args = parser.parse_args()
-    run(args.size, args.max_seconds, args.tracemalloc)
+    run(args.size, args.max_seconds, args.tracemalloc, min(args.changes, args.size // 7))
 
 
 if __name__ == "__main__":

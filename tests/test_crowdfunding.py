@@ -6,10 +6,10 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, define_campaign, save_campaign
 from vwfund.campaigns.crowdfunding.matching import MatchRule, Milestone, compute_match
 from vwfund.campaigns.crowdfunding.status import campaign_status, median_minor
-
 from vwfund.errors import InputError
 from vwfund.models import Donation
 from vwfund.sync import apply_records

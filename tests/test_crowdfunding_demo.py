@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conftest import make_app
 from sqlalchemy import func, select
-from vwfund.campaigns.crowdfunding.plugin import CrowdfundingJob
 
+from vwfund.campaigns.crowdfunding.plugin import CrowdfundingJob
 from vwfund.demo.generate import build_world, generate
 from vwfund.store.amounts import counted_expr
 from vwfund.store.database import open_store

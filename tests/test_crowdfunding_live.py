@@ -7,12 +7,12 @@ import random
 import threading
 from datetime import UTC, datetime, timedelta
 
+from werkzeug.test import Client
+
 from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, save_campaign
 from vwfund.campaigns.crowdfunding.feed import make_feed_app
 from vwfund.campaigns.crowdfunding.matching import MatchRule
 from vwfund.campaigns.crowdfunding.status import campaign_status
-from werkzeug.test import Client
-
 from vwfund.models import Donation
 from vwfund.sync import apply_records
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import requests
-from vwfund.campaigns.crowdfunding import plugin as crowdfunding_plugin
-from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, save_campaign
-from vwfund.campaigns.crowdfunding.matching import MatchRule
 from werkzeug.serving import make_server
 
 from vwfund.app import App
+from vwfund.campaigns.crowdfunding import plugin as crowdfunding_plugin
+from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, save_campaign
+from vwfund.campaigns.crowdfunding.matching import MatchRule
 from vwfund.config import Config
 from vwfund.plugins import load_plugins
 from vwfund.web import build_wsgi_app

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import responses
 from responses import matchers
+
 from vwfund.connectors.stripe.api import StripeApi, encode_params
 from vwfund.connectors.stripe.convert import charge_records, donation_status, email_contact_id, payout_line
 from vwfund.connectors.stripe.links import create_donate_link
-
 from vwfund.errors import InputError, RemoteError
 from vwfund.http import IDEMPOTENT, make_session
 from vwfund.models import Contact, Donation

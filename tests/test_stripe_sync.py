@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from conftest import make_app
 from sqlalchemy import select
-from vwfund.connectors.stripe.api import StripeApi
-from vwfund.connectors.stripe.convert import email_contact_id
 
 from vwfund import nightly
 from vwfund.app import App
+from vwfund.connectors.stripe.api import StripeApi
+from vwfund.connectors.stripe.convert import email_contact_id
 from vwfund.errors import RemoteError
 from vwfund.store.amounts import counted_expr
 from vwfund.store.database import Store

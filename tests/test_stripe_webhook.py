@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from conftest import make_app
 from sqlalchemy import func, select
-from vwfund.connectors.stripe.tables import stripe_webhook_events
-from vwfund.connectors.stripe.webhook import make_webhook_app
 from werkzeug.test import Client
 
 from vwfund import nightly
 from vwfund.app import App
+from vwfund.connectors.stripe.tables import stripe_webhook_events
+from vwfund.connectors.stripe.webhook import make_webhook_app
 from vwfund.store.schema import donations
 from vwfund.testing.fake_stripe import FakeStripe, sign_payload, stripe_settings
 from vwfund.web import build_wsgi_app

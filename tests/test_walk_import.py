@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from vwfund.campaigns.walk.tables import walk_teams, walk_walkers
 
+from vwfund.campaigns.walk.tables import walk_teams, walk_walkers
 from vwfund.store.schema import contact_links, contacts
 
 TEAMS = "slug;name;company;captain;goal;email\n" \

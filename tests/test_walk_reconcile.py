@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from test_walk_totals import CODE, gift
-from vwfund.campaigns.walk import service
-from vwfund.campaigns.walk.editions import Edition, save_edition
 
 from vwfund.app import App
+from vwfund.campaigns.walk import service
+from vwfund.campaigns.walk.editions import Edition, save_edition
 from vwfund.models import Payout, PayoutLine
 from vwfund.store.records import save_records
 

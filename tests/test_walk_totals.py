@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from vwfund.campaigns.walk import service
-from vwfund.campaigns.walk.editions import Edition, Team, Walker, move_walker, save_edition, save_teams, save_walkers
 
 from vwfund.app import App
+from vwfund.campaigns.walk import service
+from vwfund.campaigns.walk.editions import Edition, Team, Walker, move_walker, save_edition, save_teams, save_walkers
 from vwfund.models import Contact, Donation
 from vwfund.store.records import save_records
 
@@ -105,6 +105,9 @@ def test_moved_walker_takes_gifts_along_and_back(app: App) -> None:
     service.move(app, "w-mover", "team-b")
     assert service.totals(app, team="team-b").totals.raised.amount == Decimal("27.34")
     assert service.totals(app, team="team-a").totals.raised.amount == Decimal("180.00")
+    service.move(app, "w-ann", None)  # walking alone: her gifts leave team-a, whatever team they recorded
+    assert service.totals(app, team="team-a").totals.raised.amount == Decimal("150.00")
+    assert service.totals(app, walker="w-ann").totals.raised.amount == Decimal("30.00")
 
 
 def test_walker_and_edition_totals(app: App) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from vwfund.connectors.stripe.connector import make_api
-from vwfund.connectors.stripe.links import DonateLink, create_donate_link
 
 from vwfund.app import App
 from vwfund.commandkit import emit, pass_app
+from vwfund.connectors.stripe.connector import make_api
+from vwfund.connectors.stripe.links import DonateLink, create_donate_link
 from vwfund.money import Money
 from vwfund.store.links import save_donate_link
 

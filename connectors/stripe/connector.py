@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vwfund.config import Config
+from vwfund.connector import Connector
 from vwfund.connectors.stripe.api import DEFAULT_API_BASE, StripeApi
 from vwfund.connectors.stripe.mode import mode_name
 from vwfund.connectors.stripe.streams import StripeStreams
-
-from vwfund.config import Config
-from vwfund.connector import Connector
 from vwfund.http import IDEMPOTENT
 from vwfund.sync import Stream
 

@@ -11,7 +11,6 @@ import hashlib
 from dataclasses import dataclass
 
 from vwfund.connectors.stripe.api import StripeApi
-
 from vwfund.errors import InputError
 from vwfund.money import Money
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
+
+from vwfund.connector import Connector
 from vwfund.connectors.stripe.commands import stripe_group
 from vwfund.connectors.stripe.connector import StripeConnector
 from vwfund.connectors.stripe.webhook import make_webhook_app
-
-from vwfund.connector import Connector
 from vwfund.plugins import hookimpl
 from vwfund.web import RouteFactory
 

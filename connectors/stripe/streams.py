@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+
 from vwfund.connectors.stripe.api import Params, StripeApi
 from vwfund.connectors.stripe.convert import Obj, customer_contact, payout_record, subscription_plan
 from vwfund.connectors.stripe.events import EVENT_TYPES, Target, object_created, records_for_events
@@ -35,7 +36,6 @@ from vwfund.connectors.stripe.objects import (
     payout_lines_pages,
 )
 from vwfund.connectors.stripe.tables import stripe_webhook_events
-
 from vwfund.store.database import Store
 from vwfund.sync import Page, Stream, StreamContext
 

@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 from sqlalchemy import Connection, insert, select, update
+from werkzeug.wrappers import Request, Response
+
 from vwfund.connectors.stripe.api import StripeApi
 from vwfund.connectors.stripe.convert import instant
 from vwfund.connectors.stripe.events import describe_event, records_for_event
 from vwfund.connectors.stripe.mode import ensure_mode
 from vwfund.connectors.stripe.tables import stripe_webhook_events
-from werkzeug.wrappers import Request, Response
-
 from vwfund.errors import StoreError, VwfundError
 from vwfund.store.database import Store
 from vwfund.sync import apply_records

@@ -470,6 +470,8 @@ class FakeStripe:
             kind = parts[1]
             expand = list(query.get("expand", [])) + list(form.get("expand", []))
             if method == "GET" and len(parts) == 2:
+                if len(query.get("types") or []) > 20:
+                    return 400, _error("invalid_request_error", "types: at most 20 event types"), {}
                 return 200, self._list(kind, query, expand), {}
             if method == "GET" and len(parts) == 3:
                 obj = self.state.collections[kind].get(parts[2])
