@@ -46,6 +46,7 @@ def stylesheet() -> str:
 
 @lru_cache(maxsize=65536)
 def _amount_html(minor: int, currency: str, locale: str, line: str) -> Markup:
+    """An amount as HTML: the exact decimal for machines (``value``), the locale's writing for people."""
     value = Money(minor, currency)
     attr = Markup(' data-line="%s"') % line if line else Markup("")
     return Markup('<data class="amount"%s value="%s">%s</data>') % (attr, str(value.amount), i18n.money(value, locale))
@@ -84,10 +85,6 @@ class Renderer:
             "generated": i18n.date_time(self.generated_at, self.locale, self.timezone),
             "generated_iso": self.generated_at.isoformat(timespec="seconds"),
         }
-
-    def amount(self, value: Money, line: str = "") -> Markup:
-        """An amount as HTML: the exact decimal for machines, the locale's writing for people."""
-        return _amount_html(value.minor, value.currency, self.locale, line)
 
     def _common(self, root: str) -> dict[str, Any]:
         return {**self._shared, "root": root}
