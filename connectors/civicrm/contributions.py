@@ -119,7 +119,7 @@ def _walk_contacts(conn: Connection, keys: set[str]) -> dict[str, int]:
     return found
 
 
-def plan_gift_batches(conn: Connection, batch_size: int, anonymous_contact: bool = False) -> Iterator[GiftBatch]:
+def plan_gift_batches(conn: Connection, batch_size: int) -> Iterator[GiftBatch]:
     """Batches of gifts whose contribution is missing or behind (read-only)."""
     pushed = pushed_items(conn, TARGET, SCOPE)
     rows = conn.execute(
@@ -205,12 +205,9 @@ class ContributionPusher:
             out.append(values)
         return out
 
-    def send(self, batch: GiftBatch) -> PushOutcome:
-        """Push one batch; returns the gifts CiviCRM now holds as they are in the store."""
-        outcome = PushOutcome()
-        self.refs.ids()
-        people = [batch.people[c] for c in sorted(batch.people)]
-        resolved = resolve_contacts(self.client, people, create=True)
+    def _donors(self, batch: GiftBatch, outcome: PushOutcome) -> tuple[list[tuple[Gift, int]], dict[int, int]]:
+        """Each gift with its donor's CiviCRM id (gifts without one are reported and dropped), and all ids."""
+        resolved = resolve_contacts(self.client, [batch.people[c] for c in sorted(batch.people)], create=True)
         outcome.pushed += resolved.pushed
         outcome.errors += resolved.errors
         outcome.counts["contacts_created"] += resolved.created
@@ -223,20 +220,12 @@ class ContributionPusher:
                 outcome.errors.append(f"gift {g.item} {why}; skipped")
                 continue
             gifts.append((g, donor))
-        if not gifts:
-            return outcome
-        campaigns = self.refs.unknown_campaigns(g.campaign for g, _ in gifts)
-        found = self._lookups([g for g, _ in gifts], campaigns)
-        for name in self.refs.learn_campaigns(campaigns, found.get("campaigns", [])):
-            outcome.errors.append(f"campaign {name!r} is not in CiviCRM: its gifts go without campaign")
-        plans = {str(r["invoice_id"]): int(r["id"]) for r in found.get("plans", [])}
-        cids = {str(r["invoice_id"]): int(r["id"]) for r in found["contributions"]}
-        held: dict[str, Decimal] = {}
-        for p in found["payments"]:
-            held[str(p["trxn_id"])] = held.get(str(p["trxn_id"]), Decimal(0)) + to_decimal(p["total_amount"])
-        soft_held = {(int(s["contribution_id"]), int(s["contact_id"])) for s in found["soft"]}
+        return gifts, resolved.ids
 
-        missing = [(g, donor) for g, donor in gifts if g.invoice_id not in cids]
+    def _create_orders(
+        self, missing: list[tuple[Gift, int]], plans: dict[str, int], cids: dict[str, int], outcome: PushOutcome
+    ) -> set[str]:
+        """``Order.create`` for gifts without a contribution, in one request; returns the gifts that failed."""
         answers = self.client.multi({f"o{i}": ("Order", "create", self._order(g, donor, plans))
                                      for i, (g, donor) in enumerate(missing)})
         failed: set[str] = set()
@@ -248,6 +237,45 @@ class ContributionPusher:
                 continue
             cids[g.invoice_id] = int(answer["values"][0]["id"])
             outcome.counts["contributions_created"] += 1
+        return failed
+
+    def _soft_credit(self, g: Gift, cid: int, target: int | None, held: set[tuple[int, int]],
+                     outcome: PushOutcome) -> dict[str, Any] | None:
+        """The ContributionSoft to create for a walk gift, if it is not there yet (reports what is missing)."""
+        if g.soft_missing or (g.soft_contact_id and target is None):
+            why = f"no store contact is linked as walk {g.soft_missing}" if g.soft_missing else \
+                f"store contact {g.soft_contact_id} could not be found or created in CiviCRM"
+            outcome.errors.append(f"gift {g.item}: {why}; pushed without soft credit")
+            return None
+        if target is None or (cid, target) in held:
+            return None
+        return {"values": {"contribution_id": cid, "contact_id": target, "currency": g.currency,
+                           "amount": as_decimal(g.amount_minor, g.currency)}}
+
+    def send(self, batch: GiftBatch) -> PushOutcome:
+        """Push one batch; returns the gifts CiviCRM now holds as they are in the store.
+
+        Requests: contacts (one read, one create if any are new), one read of the batch's contributions,
+        payments and soft credits, one ``Order.create`` request for the missing contributions, one request
+        for every payment, refund and soft credit still missing.
+        """
+        outcome = PushOutcome()
+        self.refs.ids()
+        gifts, contact_ids = self._donors(batch, outcome)
+        if not gifts:
+            return outcome
+        campaigns = self.refs.unknown_campaigns(g.campaign for g, _ in gifts)
+        found = self._lookups([g for g, _ in gifts], campaigns)
+        for name in self.refs.learn_campaigns(campaigns, found.get("campaigns", [])):
+            outcome.errors.append(f"campaign {name!r} is not in CiviCRM: its gifts go without campaign")
+        plans = {str(r["invoice_id"]): int(r["id"]) for r in found.get("plans", [])}
+        cids = {str(r["invoice_id"]): int(r["id"]) for r in found["contributions"]}
+        existed = set(cids)
+        held: dict[str, Decimal] = {}
+        for p in found["payments"]:
+            held[str(p["trxn_id"])] = held.get(str(p["trxn_id"]), Decimal(0)) + to_decimal(p["total_amount"])
+        soft_held = {(int(s["contribution_id"]), int(s["contact_id"])) for s in found["soft"]}
+        failed = self._create_orders([(g, d) for g, d in gifts if g.invoice_id not in cids], plans, cids, outcome)
 
         writes: dict[str, tuple[str, str, dict[str, Any]]] = {}
         owners: dict[str, Gift] = {}
@@ -256,26 +284,15 @@ class ContributionPusher:
                 continue
             cid = cids[g.invoice_id]
             # Payments found for a contribution that did not exist yet belong to something else.
-            mine = held if g.invoice_id in {r["invoice_id"] for r in found["contributions"]} else {}
-            for n, values in enumerate(self._payments(g, cid, mine)):
-                name = f"p{cid}_{n}"
-                writes[name] = ("Payment", "create", {"values": values})
-                owners[name] = g
-            soft_target = resolved.ids.get(g.soft_contact_id) if g.soft_contact_id else None
-            if g.soft_contact_id and soft_target is None:
-                outcome.errors.append(f"gift {g.item}: soft-credit contact {g.soft_contact_id} not in CiviCRM; "
-                                      "pushed without soft credit")
-            if soft_target is not None and (cid, soft_target) not in soft_held:
-                name = f"s{cid}"
-                writes[name] = ("ContributionSoft", "create", {"values": {
-                    "contribution_id": cid, "contact_id": soft_target, "currency": g.currency,
-                    "amount": as_decimal(g.amount_minor, g.currency)}})
-                owners[name] = g
-            if g.soft_missing:
-                outcome.errors.append(f"gift {g.item}: no store contact for {g.soft_missing}; "
-                                      "pushed without soft credit")
-        results = self.client.multi(writes)
-        for name, answer in results.items():
+            for n, values in enumerate(self._payments(g, cid, held if g.invoice_id in existed else {})):
+                writes[f"p{cid}_{n}"] = ("Payment", "create", {"values": values})
+                owners[f"p{cid}_{n}"] = g
+            target = contact_ids.get(g.soft_contact_id) if g.soft_contact_id else None
+            soft = self._soft_credit(g, cid, target, soft_held, outcome)
+            if soft is not None:
+                writes[f"s{cid}"] = ("ContributionSoft", "create", soft)
+                owners[f"s{cid}"] = g
+        for name, answer in self.client.multi(writes).items():
             g = owners[name]
             if isinstance(answer, CallError):
                 outcome.errors.append(answer.describe(f"a payment or soft credit of gift {g.item}"))
@@ -285,8 +302,6 @@ class ContributionPusher:
             else:
                 amount = to_decimal(answer["values"][0].get("total_amount")) if answer["values"] else Decimal(0)
                 outcome.counts["payments_created" if amount > 0 else "refunds_created"] += 1
-        for g, _ in gifts:
-            if g.item not in failed:
-                outcome.pushed.append(PushedItem(SCOPE, g.item, gift_digest(cids[g.invoice_id], g.refunded_minor,
-                                                                            g.status)))
+        outcome.pushed += [PushedItem(SCOPE, g.item, gift_digest(cids[g.invoice_id], g.refunded_minor, g.status))
+                           for g, _ in gifts if g.item not in failed]
         return outcome
