@@ -33,7 +33,13 @@ COUNTED_SQL = ("status IN ('succeeded', 'partially_refunded', 'refunded') AND is
 
 
 def peak_mb() -> float:
-    """Peak resident memory of this process in MB."""
+    """Peak resident memory of this process in MB (VmHWM: unlike ru_maxrss, not inherited over exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -46,6 +52,10 @@ def generate(db: Path, contacts: int, gifts: int) -> dict[str, Any]:
     con = sqlite3.connect(db, isolation_level=None)
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-300000")
+    indexes = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'donations' "
+                          "AND sql IS NOT NULL").fetchall()
+    for name, _sql in indexes:  # filled faster without them; rebuilt below with the same definitions
+        con.execute(f'DROP INDEX "{name}"')
     con.execute("BEGIN")
     con.execute(f"""
         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {contacts})
@@ -76,6 +86,8 @@ def generate(db: Path, contacts: int, gifts: int) -> dict[str, Any]:
                roll = 999, '2019-01-01 00:00:00.000000', '2019-01-01 00:00:00.000000'
         FROM g""")
     con.execute("COMMIT")
+    for _name, sql in indexes:
+        con.execute(sql)
     con.execute("ANALYZE")
     con.close()
     return {"seconds": time.perf_counter() - started}
@@ -114,7 +126,7 @@ def segments(db: Path) -> dict[str, Any]:
     return {"compute_seconds": report.compute_seconds, "store_seconds": report.store_seconds,
             "donors": report.computed.donors, "members": sum(len(m) for m in report.computed.members.values()),
             "segments": {n: len(m) for n, m in report.computed.members.items()},
-            "compute_peak_mb": compute_peak, "peak_mb": peak_mb()}
+            "compute_peak_mb": compute_peak, "peak_mb": peak_mb(), "timing": report.timing}
 
 
 def pandas_rfm(db: Path) -> dict[str, Any]:

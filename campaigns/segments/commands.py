@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from vwfund.app import App
 from vwfund.campaigns.segments.push import PushPlan, push_segment
 from vwfund.campaigns.segments.runs import (
     EXPORT_COLUMNS,
@@ -19,8 +21,6 @@ from vwfund.campaigns.segments.runs import (
     show_segment,
 )
 from vwfund.campaigns.segments.settings import load_settings
-
-from vwfund.app import App
 from vwfund.commandkit import emit, open_private, pass_app, table
 
 

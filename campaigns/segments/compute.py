@@ -19,7 +19,6 @@ from typing import Any
 from vwfund.campaigns.segments.filters import compile_filter, fields_used
 from vwfund.campaigns.segments.ledger import ContactFlags, DonorTable
 from vwfund.campaigns.segments.settings import STANDARD_RULES, SegmentSettings
-
 from vwfund.money import currency_exponent
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vwfund.campaign import CampaignJob, DemoSection
 from vwfund.campaigns.segments.runs import default_as_of, run_segments
 from vwfund.campaigns.segments.settings import load_settings
-
-from vwfund.campaign import CampaignJob, DemoSection
 from vwfund.sync import RunResult, describe_error
 from vwfund.timeutil import local_date, utcnow
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
-from vwfund.campaigns.segments.commands import segments_group
-from vwfund.campaigns.segments.job import SegmentsJob
 
 from vwfund.campaign import CampaignJob
+from vwfund.campaigns.segments.commands import segments_group
+from vwfund.campaigns.segments.job import SegmentsJob
 from vwfund.plugins import hookimpl
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert
-from vwfund.campaigns.segments.runs import require_latest_run, run_members
 
+from vwfund.campaigns.segments.runs import require_latest_run, run_members
 from vwfund.errors import ConfigError
 from vwfund.store.schema import audit_log
 from vwfund.sync import Push, PushOutcome, RunResult, pushed_items, run_push

@@ -9,10 +9,10 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select
+
 from vwfund.campaigns.segments.compute import Computed, compute_segments
 from vwfund.campaigns.segments.ledger import Period, make_period, read_donors, read_flags, read_monthly
 from vwfund.campaigns.segments.settings import STANDARD_RULES, SegmentSettings
-
 from vwfund.errors import InputError
 from vwfund.money import Money
 from vwfund.store.amounts import counted_expr, is_counted_expr
@@ -33,6 +33,7 @@ class RunReport:
     compute_seconds: float = 0.0
     store_seconds: float = 0.0
     run_ids: dict[str, int] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Counts per segment, retention and RFM distribution (no member lists)."""
@@ -66,13 +67,17 @@ def compute(store: Store, settings: SegmentSettings, as_of: date, only: Sequence
     started = time.perf_counter()
     with store.read() as conn:
         table = read_donors(conn, period, settings.timezone)
+        read_at = time.perf_counter()
         monthly = read_monthly(conn, period)
         flags = read_flags(conn)
+    computed_at = time.perf_counter()
     computed = compute_segments(table, monthly, flags, settings)
     if only:
         computed.members = {n: computed.members[n] for n in only}
         defs = {n: defs[n] for n in only}
-    return RunReport(period, computed, defs, compute_seconds=time.perf_counter() - started)
+    done = time.perf_counter()
+    timing = {"ledger": read_at - started, "monthly_and_flags": computed_at - read_at, "segments": done - computed_at}
+    return RunReport(period, computed, defs, compute_seconds=done - started, timing=timing)
 
 
 def _chunks(run_id: int, ids: list[int]) -> Iterator[list[dict[str, int]]]:

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from vwfund.campaigns.segments.filters import Node, compile_filter, parse_filter
-
 from vwfund.config import Config
 from vwfund.errors import ConfigError, VwfundError
 from vwfund.money import Money, currency_exponent
