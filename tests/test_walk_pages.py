@@ -153,3 +153,10 @@ def test_an_unknown_locale_is_refused_by_name(cli: Any, tmp_path: Path) -> None:
     result = cli("walk", "pages", "build", str(tmp_path / "s"), "--locale", "xx_YY", expect=1)
     assert "unknown locale 'xx_YY'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "s").exists()
+
+
+def test_live_pages_without_an_edition_say_how_to_make_one(sqlite_app: App) -> None:
+    from vwfund.campaigns.walk.web import make_wsgi_app
+
+    response = Client(make_wsgi_app(sqlite_app)).get("/")
+    assert response.status_code == 503 and "vwfund walk edition" in response.get_data(as_text=True)
