@@ -137,6 +137,7 @@ class FakeState:
     invoices: dict[str, int] = field(default_factory=dict)
     primary_email: dict[int, dict[str, Any]] = field(default_factory=dict)
     payments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    trxn_ids: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def now(self) -> str:
         """The site's local time as CiviCRM writes it."""
@@ -270,7 +271,7 @@ class FakeApi:
 
     def get(self, entity: str, params: dict[str, Any]) -> dict[str, Any]:
         """``get``: where, orderBy, limit, offset, select (with ``:name`` and implicit joins)."""
-        rows = [r for r in self.state.rows[entity].values()
+        rows = [r for r in self._candidates(entity, params.get("where") or [])
                 if all(self.matches(entity, r, c) for c in params.get("where") or [])]
         for name, direction in reversed(list((params.get("orderBy") or {"id": "ASC"}).items())):
             def key(row: dict[str, Any], field_name: str = name) -> tuple[bool, Any]:
@@ -289,6 +290,23 @@ class FakeApi:
         if not limit or "row_count" in (params.get("select") or []):
             answer["countMatched"] = matched
         return answer
+
+    def _candidates(self, entity: str, where: list[Any]) -> list[dict[str, Any]]:
+        """Rows that may match: narrowed by an index for ``id``, invoice ids and trxn ids, else all rows."""
+        table = self.state.rows[entity]
+        for clause in where:
+            if not (isinstance(clause, list) and len(clause) == 3 and str(clause[1]).upper() in ("=", "IN")):
+                continue
+            wanted = clause[2] if isinstance(clause[2], list) else [clause[2]]
+            if clause[0] == "id":
+                return [table[int(i)] for i in wanted if str(i).isdigit() and int(i) in table]
+            if entity == "Contribution" and clause[0] == "invoice_id":
+                ids = [self.state.invoices.get(str(v).lower()) for v in wanted]
+                return [table[i] for i in sorted({i for i in ids if i is not None}) if i in table]
+            if entity == "Payment" and clause[0] == "trxn_id":
+                found = {p["id"]: p for v in wanted for p in self.state.trxn_ids.get(str(v).lower(), [])}
+                return [found[i] for i in sorted(found) if i in table]
+        return list(table.values())
 
     @staticmethod
     def _sort_key(value: Any) -> Any:
@@ -453,6 +471,8 @@ class FakeApi:
                                           "payment_instrument_id": values.get("payment_instrument_id"),
                                           "_contribution_id": contribution["id"]})
         self.state.payments.setdefault(contribution["id"], []).append(payment)
+        if payment.get("trxn_id"):
+            self.state.trxn_ids.setdefault(str(payment["trxn_id"]).lower(), []).append(payment)
         payments = self.state.payments[contribution["id"]]
         paid = sum((_dec(p["total_amount"]) for p in payments), Decimal(0))
         refunded = any(_dec(p["total_amount"]) < 0 for p in payments)
