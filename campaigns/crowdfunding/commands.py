@@ -92,13 +92,15 @@ def list_command(app: App) -> None:
 
 @crowdfunding_group.command("status")
 @click.argument("code")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly what the live feed serves.")
 @pass_app
-def status_command(app: App, code: str) -> None:
+def status_command(app: App, code: str, as_json: bool) -> None:
     """Show campaign CODE: total, gross/fees/net, refunds, match, donors, channels, days, projection.
 
-    With --json (before the command: `vwfund --json crowdfunding status CODE`, or after it) prints
-    exactly what the live feed serves.
+    With --json (here or before the command) it prints exactly what the live feed
+    /crowdfunding/CODE.json serves.
     """
+    app.json_output = app.json_output or as_json
     status = read_status(app, code)
     emit(app, status, lambda s: "\n".join(describe_status(s, app.config.locale)))
 
