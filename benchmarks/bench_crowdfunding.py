@@ -24,13 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from werkzeug.test import Client
+
+from vwfund.app import App
 from vwfund.campaigns.crowdfunding import plugin as crowdfunding_plugin
 from vwfund.campaigns.crowdfunding.definition import CrowdfundingCampaign, save_campaign
 from vwfund.campaigns.crowdfunding.matching import MatchRule, Milestone
 from vwfund.campaigns.crowdfunding.status import campaign_status
-from werkzeug.test import Client
-
-from vwfund.app import App
 from vwfund.config import Config
 from vwfund.models import Donation
 from vwfund.plugins import load_plugins
@@ -170,7 +170,6 @@ def main() -> None:
         print(f"store {store.dialect}: wrote {args.size:,} gifts in {time.perf_counter() - t0:.1f} s")
         try:
             from vwfund.connectors.stripe import plugin as stripe_plugin
-
             from vwfund.testing.fake_stripe import FakeStripe, sign_payload
         except ImportError:
             stripe_plugin = None
