@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from vwfund.errors import ConfigError
 
@@ -55,7 +56,7 @@ _TOKEN = re.compile(
     r"|(?P<op>==|!=|<=|>=|=|<|>)|(?P<paren>[()])"
 )
 KEYWORDS = frozenset({"and", "or", "not", "true", "false"})
-_OPS: dict[str, Callable[[object, object], bool]] = {
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq, "==": operator.eq, "!=": operator.ne,
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }

@@ -93,7 +93,7 @@ def store_report(store: Store, report: RunReport) -> dict[str, int]:
         for name, ids in report.computed.members.items():
             run_id = int(conn.execute(insert(segment_runs).values(
                 name=name, as_of=report.period.cutoff, ran_at=ran_at, definition=report.definitions[name],
-                member_count=len(ids))).inserted_primary_key[0])
+                member_count=len(ids))).inserted_primary_key[0])  # type: ignore[index]
             for chunk in _chunks(run_id, ids):
                 conn.execute(insert(segment_members), chunk)
             report.run_ids[name] = run_id
