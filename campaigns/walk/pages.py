@@ -8,6 +8,7 @@ Pages link relatively (``teams/SLUG.html``, ``../walk.css``) and load nothing fr
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -26,6 +27,7 @@ from vwfund.money import Money
 from vwfund.timeutil import local_date, utcnow
 
 STYLESHEET = "walk.css"
+WRITERS = 4
 
 
 @lru_cache(maxsize=16)
@@ -177,16 +179,22 @@ def _write(path: Path, text: str) -> None:
 
 
 def build_site(renderer: Renderer, out_dir: Path) -> BuiltSite:
-    """Write the static site into ``out_dir`` (index.html, teams/, walkers/, totals.json, walk.css)."""
+    """Write the static site into ``out_dir`` (index.html, teams/, walkers/, totals.json, walk.css).
+
+    Pages are rendered in this thread and written by a few writer threads, so that waiting for the disk
+    overlaps with rendering; any write error is raised here.
+    """
     out = Path(out_dir)
     (out / "teams").mkdir(parents=True, exist_ok=True)
     (out / "walkers").mkdir(parents=True, exist_ok=True)
     report = renderer.report
-    _write(out / STYLESHEET, stylesheet())
-    _write(out / "index.html", renderer.index())
-    _write(out / "totals.json", renderer.totals_json())
-    for slug in report.teams:
-        _write(out / "teams" / f"{slug}.html", renderer.team(slug))
-    for slug in report.walkers:
-        _write(out / "walkers" / f"{slug}.html", renderer.walker(slug))
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="walk-pages") as pool:
+        writes = [pool.submit(_write, out / STYLESHEET, stylesheet()),
+                  pool.submit(_write, out / "index.html", renderer.index()),
+                  pool.submit(_write, out / "totals.json", renderer.totals_json())]
+        writes += [pool.submit(_write, out / "teams" / f"{slug}.html", renderer.team(slug)) for slug in report.teams]
+        writes += [pool.submit(_write, out / "walkers" / f"{slug}.html", renderer.walker(slug))
+                   for slug in report.walkers]
+    for done in writes:
+        done.result()
     return BuiltSite(out, report.edition.code, renderer.locale, 1 + len(report.teams) + len(report.walkers))
