@@ -108,7 +108,8 @@ def test_team_page_numbers_equal_walk_totals_and_screenshot(browser: Any, live: 
         assert pairs, line
         for value, shown in pairs:
             assert value == want and shown == want, line
-    assert int(browser.find_element("css selector", "[data-line='sponsor-count']").text) == expected["sponsors"]
+    count = browser.find_element("css selector", "data[data-line='sponsor-count']")
+    assert int(count.get_attribute("value")) == parse_decimal(count.text, locale="nl_NL") == expected["sponsors"]
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     origin = base.removesuffix("walk/")
     assert resources and all(r.startswith(origin) for r in resources)  # nothing from elsewhere

@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 
 from vwfund.money import Money
 from vwfund.timeutil import zone
@@ -98,3 +98,8 @@ def date_time(value: datetime, locale: str, tz: str) -> str:
 def percent(value: Decimal, locale: str) -> str:
     """A percentage (given as 19.5 for 19.5 %) as the locale writes it (nl: 19,5%; fr: 19,5 %)."""
     return format_percent(value / 100, format="#,##0.#%", locale=locale)
+
+
+def number(value: int, locale: str) -> str:
+    """A whole number as the locale writes it (nl: 17.739; fr: 17 739; en: 17,739)."""
+    return format_decimal(value, locale=locale)

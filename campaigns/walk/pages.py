@@ -37,7 +37,8 @@ def environment(locale: str) -> Environment:
     env = Environment(loader=PackageLoader("vwfund.campaigns.walk", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.globals.update(t=i18n.words(locale), percent=lambda p: i18n.percent(p, locale),
-                       amount=lambda value, line="": _amount_html(value.minor, value.currency, locale, line))
+                       amount=lambda value, line="": _amount_html(value.minor, value.currency, locale, line),
+                       count=lambda n, line="": _count_html(n, locale, line))
     return env
 
 
@@ -52,6 +53,13 @@ def _amount_html(minor: int, currency: str, locale: str, line: str) -> Markup:
     value = Money(minor, currency)
     attr = Markup(' data-line="%s"') % line if line else Markup("")
     return Markup('<data class="amount"%s value="%s">%s</data>') % (attr, str(value.amount), i18n.money(value, locale))
+
+
+@lru_cache(maxsize=65536)
+def _count_html(number: int, locale: str, line: str) -> Markup:
+    """A count as HTML: the number for machines (``value``), the locale's writing (17.739) for people."""
+    attr = Markup(' data-line="%s"') % line if line else Markup("")
+    return Markup('<data class="count"%s value="%d">%s</data>') % (attr, number, i18n.number(number, locale))
 
 
 @dataclass(frozen=True)
