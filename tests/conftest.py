@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from vwfund.app import App
 from vwfund.config import Config
@@ -56,11 +57,11 @@ def pg_admin_url() -> str | None:
     return os.environ.get("VWFUND_TEST_PG_URL")
 
 
-def _fresh_pg_database(admin_url: str) -> tuple[str, Any]:
+def _fresh_pg_database(admin_url: str, template: str | None = None) -> tuple[str, Any]:
     name = f"vwfund_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
     def drop() -> None:
@@ -71,16 +72,36 @@ def _fresh_pg_database(admin_url: str) -> tuple[str, Any]:
     return url, drop
 
 
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str | None) -> Iterator[str | None]:
+    """A PostgreSQL database migrated once per session; each test's store is a copy of it (fast)."""
+    if not pg_admin_url:
+        yield None
+        return
+    url, drop = _fresh_pg_database(pg_admin_url)
+    from vwfund.store.database import create_store_engine
+
+    engine = create_store_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield make_url(url).database
+    finally:
+        drop()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, pg_admin_url: str | None) -> Iterator[str]:
-    """A URL to an empty store: a SQLite file, and a fresh PostgreSQL database (same tests, both)."""
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_admin_url: str | None, pg_template: str | None
+) -> Iterator[str]:
+    """A URL to an empty, migrated store: a SQLite file, and a fresh PostgreSQL database (same tests, both)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
     if not pg_admin_url:
         skip_or_fail("no PostgreSQL server: set VWFUND_TEST_PG_URL")
     assert pg_admin_url is not None
-    url, drop = _fresh_pg_database(pg_admin_url)
+    url, drop = _fresh_pg_database(pg_admin_url, template=pg_template)
     try:
         yield url
     finally:
