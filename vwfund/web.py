@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import NotFound
-
-from vwfund.errors import VwfundError
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.wrappers import Request, Response
+
+from vwfund.errors import VwfundError
 
 if TYPE_CHECKING:
     from vwfund.app import App
