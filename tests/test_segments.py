@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+
 from vwfund.campaigns.segments.compute import quintile_scores
 from vwfund.campaigns.segments.runs import compute, run_segments
 from vwfund.campaigns.segments.settings import load_settings
-
 from vwfund.config import Config
 from vwfund.models import Contact, Donation, RecurringPlan
 from vwfund.store.records import save_records
@@ -216,3 +216,16 @@ def test_window_for_rfm_starts_365_local_days_before(app):
     assert names(ids, report.computed.members["first_time"]) == set()
     assert "major" in names(ids, report.computed.members["lapsed"])  # 1 June is outside 10 days
     assert timedelta(days=10) == report.period.cutoff - report.period.window_start
+
+
+def test_local_days_of_stored_instants_even_in_half_hour_zones():
+    from vwfund.campaigns.segments.ledger import LocalDays
+
+    ams = LocalDays("Europe/Amsterdam")
+    assert ams("2024-12-31 22:30:00.000000") == date(2024, 12, 31)  # 23:30 local
+    assert ams("2024-12-31 23:30:00.000000") == date(2025, 1, 1)  # 00:30 local
+    assert ams(datetime(2024, 12, 31, 23, 30, tzinfo=UTC)) == date(2025, 1, 1)
+    ktm = LocalDays("Asia/Kathmandu")  # UTC+5:45: local midnight is at 18:15 UTC
+    assert ktm("2025-03-01 18:10:00.000000") == date(2025, 3, 1)
+    assert ktm("2025-03-01 18:20:00.000000") == date(2025, 3, 2)
+    assert ktm(datetime(2025, 3, 1, 18, 20, tzinfo=UTC)) == date(2025, 3, 2)

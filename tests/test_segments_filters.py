@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+
 from vwfund.campaigns.segments.filters import FilterError, compile_filter, parse_filter
 from vwfund.campaigns.segments.settings import load_settings
-
 from vwfund.config import Config
 from vwfund.errors import ConfigError
 

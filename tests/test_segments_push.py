@@ -10,10 +10,10 @@ import pytest
 from conftest import Cli, make_app
 from sqlalchemy import select
 from test_segments import AS_OF, seed
+
 from vwfund.campaigns.segments.push import push_segment
 from vwfund.campaigns.segments.runs import default_as_of, run_segments
 from vwfund.campaigns.segments.settings import STANDARD_RULES, load_settings
-
 from vwfund.connector import Connector
 from vwfund.errors import ConfigError, InputError
 from vwfund.plugins import hookimpl, load_plugins

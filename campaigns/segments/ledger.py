@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, String, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy.types import TypeDecorator
 
 from vwfund.campaigns.segments.settings import SegmentSettings
 from vwfund.store.amounts import is_counted_expr
@@ -86,6 +87,47 @@ class DonorTable:
         return cols[kind] if cols is not None else array("q", bytes(8 * len(self)))
 
 
+class _Raw(TypeDecorator[Any]):
+    """The driver's own value (text on SQLite, datetime on PostgreSQL): parsed by LocalDays, not per row."""
+
+    impl = String
+    cache_ok = True
+
+
+_RAW = _Raw()
+
+
+class LocalDays:
+    """Local calendar day of a stored instant, cached per UTC hour when the whole hour falls on one local day
+    (always in zones with whole-hour offsets; in others the hour of a local midnight is converted exactly)."""
+
+    def __init__(self, tz: str) -> None:
+        self.zone = zone(tz)
+        self.cache: dict[Any, date | None] = {}
+
+    def _hour(self, hour_start: datetime) -> date | None:
+        first = hour_start.astimezone(self.zone).date()
+        last = (hour_start + timedelta(seconds=3599, microseconds=999_999)).astimezone(self.zone).date()
+        return first if first == last else None
+
+    def __call__(self, value: str | datetime) -> date:
+        """The local day of a UTC instant given as stored text ("2025-01-01 00:30:00.000000") or a datetime."""
+        if isinstance(value, str):
+            key = value[:13]
+            if key not in self.cache:
+                self.cache[key] = self._hour(datetime.fromisoformat(key + ":00").replace(tzinfo=UTC))
+            found = self.cache[key]
+            if found is None:
+                return datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(self.zone).date()
+            return found
+        instant = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        hour = instant.replace(minute=0, second=0, microsecond=0)
+        if hour not in self.cache:
+            self.cache[hour] = self._hour(hour)
+        found = self.cache[hour]
+        return found if found is not None else instant.astimezone(self.zone).date()
+
+
 #: Gift counts per year are packed three to a sum, 21 bits each (the SQL does fewer aggregates that way).
 FIELD_BITS = 21
 YEARS_PER_SUM = 3
@@ -113,7 +155,8 @@ def _aggregate_query(period: Period) -> Any:
                   for k in range(first, min(first + YEARS_PER_SUM, len(starts)))]
         packed.append(func.sum(case(*whens, else_=literal(0))))
     columns = [
-        d.contact_id, d.currency, func.min(at), func.max(at), func.count(), func.sum(net),
+        d.contact_id, d.currency, type_coerce(func.min(at), _RAW), type_coerce(func.max(at), _RAW), func.count(),
+        func.sum(net),
         func.sum(case((at >= this_year, net), else_=literal(0))),
         func.sum(case((at >= this_year, literal(0)), (at >= last_year, net), else_=literal(0))),
         func.sum(case((at >= period.window_start, literal(1)), else_=literal(0))),
@@ -144,7 +187,7 @@ def read_donors(conn: Connection, period: Period, tz: str) -> DonorTable:
     """Aggregate every counted gift before the cutoff into a DonorTable (one streamed query)."""
     table = t = DonorTable(period)
     index: dict[int, int] = {}
-    z = zone(tz)
+    local_day = LocalDays(tz)
     as_of = period.as_of
     n_years = len(period.year_starts)
     older_bit = 1 << n_years
@@ -165,8 +208,8 @@ def read_donors(conn: Connection, period: Period, tz: str) -> DonorTable:
                 mask |= 1 << k
         if n > sum(per_year):
             mask |= older_bit
-        first_year = first.astimezone(z).year
-        last_local = last.astimezone(z).date()
+        first_year = local_day(first).year
+        last_local = local_day(last)
         i = index.get(cid)
         if i is None:
             i = index[cid] = len(t.contact_id)
