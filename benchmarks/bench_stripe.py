@@ -68,6 +68,43 @@ def _calls(child: subprocess.Popen[str]) -> dict[str, int]:
     return dict(eval(_ask(child, "calls")))
 
 
+class _Done(Exception):
+    """Carries the figures of a run cut short by the time bound."""
+
+    def __init__(self, figures: dict[str, Any]) -> None:
+        super().__init__("done")
+        self.figures = figures
+
+
+def _figures(size: int, read: int, stopped: bool, elapsed: float, first: dict[str, int], minimum: int,
+             charge_pages: int, events_pages: int, others: int, rss_before: float, peak_py: float | None,
+             results: list[Any], second: dict[str, int], rerun: list[Any] | None,
+             inc: tuple[dict[str, int], list[Any], float] | None, changes: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {
+        "size": size, "read": read, "stopped_by_time_bound": stopped, "seconds": round(elapsed, 1),
+        "objects_per_s": round(read / elapsed) if elapsed else None,
+        "calls": sum(first.values()), "minimum_calls": minimum, "charge_pages": charge_pages,
+        "events_pages": events_pages, "other_stream_calls": others,
+        "peak_rss_mb": round(_rss_mb(), 1), "rss_before_mb": round(rss_before, 1),
+        "peak_python_mb": round(peak_py, 1) if peak_py is not None else None,
+    }
+    if rerun is None or inc is None:
+        figures["rerun"] = "skipped: the first sync was cut by --max-seconds"
+    else:
+        third, incremental, inc_seconds = inc
+        figures.update({
+            "rerun_calls": second, "rerun_max_per_stream": max(second.values()) if second else 0,
+            "rerun_ok": all(r.ok for r in rerun),
+            "changed_objects": changes, "incremental_calls": sum(third.values()),
+            "incremental_events_pages": third.get("GET /v1/events", 0),
+            "incremental_minimum": 5 + math.ceil(changes / 100) + changes,
+            "incremental_seconds": round(inc_seconds, 1),
+            "incremental_ok": all(r.ok for r in incremental),
+        })
+    figures["errors"] = [e for r in results for e in r.errors if "Stop" not in e]
+    return figures
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -107,6 +144,11 @@ def run(size: int, max_seconds: float, use_tracemalloc: bool, changes: int = 300
             events_pages = first.get("GET /v1/events", 0)
             others = sum(v for k, v in first.items() if k not in ("GET /v1/charges", "GET /v1/events"))
             minimum = math.ceil(min(read, size) / 100) + 4 + events_pages  # + customers, disputes, subs, payouts
+            if stopped:  # the rest of the window would be read next: not a run with "nothing new"
+                child_calls: dict[str, int] = {}
+                figures = _figures(size, read, stopped, elapsed, first, minimum, charge_pages, events_pages, others,
+                                   rss_before, peak_py, results, child_calls, None, None, changes)
+                raise _Done(figures)
             _ask(child, "reset")
             rerun = nightly.pull(app, "stripe")
             second = _calls(child)
@@ -117,22 +159,11 @@ def run(size: int, max_seconds: float, use_tracemalloc: bool, changes: int = 300
             incremental = nightly.pull(app, "stripe")
             inc_seconds = time.perf_counter() - t0
             third = _calls(child)
-            figures = {
-                "size": size, "read": read, "stopped_by_time_bound": stopped, "seconds": round(elapsed, 1),
-                "objects_per_s": round(read / elapsed) if elapsed else None,
-                "calls": sum(first.values()), "minimum_calls": minimum, "charge_pages": charge_pages,
-                "events_pages": events_pages, "other_stream_calls": others,
-                "peak_rss_mb": round(_rss_mb(), 1), "rss_before_mb": round(rss_before, 1),
-                "peak_python_mb": round(peak_py, 1) if peak_py is not None else None,
-                "rerun_calls": second, "rerun_max_per_stream": max(second.values()) if second else 0,
-                "rerun_ok": all(r.ok for r in rerun),
-                "changed_objects": changes, "incremental_calls": sum(third.values()),
-                "incremental_events_pages": third.get("GET /v1/events", 0),
-                "incremental_minimum": 5 + math.ceil(changes / 100) + changes,
-                "incremental_seconds": round(inc_seconds, 1),
-                "incremental_ok": all(r.ok for r in incremental),
-                "errors": [e for r in results for e in r.errors if "Stop" not in e],
-            }
+            figures = _figures(size, read, stopped, elapsed, first, minimum, charge_pages, events_pages, others,
+                               rss_before, peak_py, results, second, rerun, (third, incremental, inc_seconds),
+                               changes)
+    except _Done as done:
+        figures = done.figures
     finally:
         if child.stdin:
             child.stdin.close()

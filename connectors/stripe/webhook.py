@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -120,6 +121,18 @@ def make_webhook_app(app: App) -> WSGIApp:
     """The WSGI app for ``POST /webhook`` (mounted at ``/stripe``); answers 503 until ``[stripe] webhook_secret`` is set."""
     from vwfund.connectors.stripe.connector import SECTION, key_mode, make_api
 
+    made: list[StripeApi] = []
+    lock = threading.Lock()
+
+    def client() -> StripeApi | None:
+        """One API client (one connection pool) for every delivery, made on first use."""
+        if not app.config.get(SECTION, "api_key"):
+            return None
+        with lock:
+            if not made:
+                made.append(make_api(app))
+            return made[0]
+
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         if request.path.rstrip("/") != "/webhook":
@@ -130,7 +143,7 @@ def make_webhook_app(app: App) -> WSGIApp:
         if not secret:  # `vwfund serve` still serves the other routes; Stripe retries until this is set
             log.warning("stripe webhook delivery refused: [stripe] webhook_secret is not set")
             return Response("[stripe] webhook_secret is not set\n", 503, mimetype="text/plain")(environ, start_response)  # type: ignore[no-any-return]
-        api = make_api(app) if app.config.get(SECTION, "api_key") else None
+        api = client()
         try:
             result = handle_delivery(app.store, api, str(secret), request.get_data(cache=False),
                                      request.headers.get("Stripe-Signature"), key_mode(api) if api else None)
