@@ -167,3 +167,17 @@ def test_no_edition_gives_a_clear_error(cli: Any) -> None:
 def test_edition_goal_is_parsed_as_typed(cli: Any, goal: str, expected: int) -> None:
     out = cli("--json", "walk", "edition", "walk25", "--name", "Walk 2025", "--year", "2025", "--goal", goal)
     assert json.loads(out.stdout)["goal_minor"] == expected
+
+
+def test_gifts_naming_unknown_teams_or_walkers_are_listed_apart(cli: Any) -> None:
+    seed(cli.app)
+    with cli.app.store.begin() as conn:
+        save_records(conn, [gift("typo-1", "8.00", team="tem-a"), gift("typo-2", "2.00", team="tem-a"),
+                            gift("typo-3", "4.00", team="team-a", walker="w-nobody")])
+    data = json.loads(cli("--json", "walk", "totals").stdout)
+    assert amount(data["raised"]) == Decimal("207.34") + Decimal("14.00")  # they count for the walk
+    unknown = {(u["kind"], u["slug"]): (u["gifts"], amount(u["counted"])) for u in data["unknown"]}
+    # a gift naming an unknown walker is listed under the walker (and still counts for the team it named)
+    assert unknown == {("team", "tem-a"): (2, Decimal("10.00")), ("walker", "w-nobody"): (1, Decimal("4.00"))}
+    assert service.totals(cli.app, team="team-a").totals.raised.amount == Decimal("199.00")
+    assert "unknown team 'tem-a': 2 gifts, 10.00 EUR" in cli("walk", "totals").stdout

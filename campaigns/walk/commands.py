@@ -115,6 +115,9 @@ def _render_totals(answer: service.TotalsAnswer) -> str:
         lines.append(f"  {'goal':<24}{t.goal.amount:>14} {t.goal.currency}   ({t.progress_percent}%)")
     for currency, minor in sorted(t.other_currencies.items()):
         lines.append(f"  not added (other currency): {minor} minor units of {currency}")
+    for u in answer.unknown:
+        lines.append(f"  unknown {u.kind} {u.slug!r}: {u.gifts} gifts, {u.counted.amount} {u.counted.currency} "
+                     "(counted for the walk, for no team: a typo, or not imported yet?)")
     return "\n".join(lines)
 
 

@@ -5,7 +5,7 @@ Each opens its own transaction on the store and returns data; none prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ from vwfund.campaigns.walk.editions import (
     Edition,
     find_team,
     find_walker,
+    load_teams,
+    load_walkers,
     move_walker,
     rename_team,
     resolve_edition,
@@ -29,9 +31,12 @@ from vwfund.campaigns.walk.reconcile import Reconciliation, reconcile
 from vwfund.campaigns.walk.totals import (
     Standing,
     Totals,
-    edition_totals,
+    Unknown,
+    fetch_gifts,
     leaderboard,
+    summarise,
     team_totals,
+    unknown_slugs,
     walk_report,
     walker_totals,
 )
@@ -97,15 +102,18 @@ class TotalsAnswer:
     key: str | None
     name: str
     totals: Totals
+    unknown: list[Unknown] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe form."""
         return {"edition": self.edition, "scope": self.scope, "key": self.key, "name": self.name,
-                **self.totals.to_json()}
+                **self.totals.to_json(), "unknown": [u.to_json() for u in self.unknown]}
 
 
 def totals(app: App, team: str | None = None, walker: str | None = None, code: str | None = None) -> TotalsAnswer:
-    """The totals of the edition, of one team (its own gifts and its walkers'), or of one walker."""
+    """The totals of the edition, of one team (its own gifts and its walkers'), or of one walker.
+
+    The edition's answer also lists the team and walker slugs its gifts name but it does not know."""
     if team and walker:
         raise InputError("ask for --team or --walker, not both")
     with app.store.read() as conn:
@@ -120,7 +128,11 @@ def totals(app: App, team: str | None = None, walker: str | None = None, code: s
             if who is None:
                 raise InputError(f"no walker {walker!r} in walk edition {edition.code!r}")
             return TotalsAnswer(edition.code, "walker", walker, who.name, walker_totals(conn, edition, who))
-        return TotalsAnswer(edition.code, "edition", None, edition.name, edition_totals(conn, edition))
+        gifts = fetch_gifts(conn, edition.code)
+        unknown = unknown_slugs(gifts, load_teams(conn, edition.code), load_walkers(conn, edition.code),
+                                edition.currency)
+        return TotalsAnswer(edition.code, "edition", None, edition.name,
+                            summarise(gifts, edition.currency, edition.goal_minor), unknown)
 
 
 def standings(app: App, by: str = "team", limit: int | None = None, code: str | None = None) -> list[Standing]:

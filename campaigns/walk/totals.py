@@ -188,6 +188,34 @@ def fetch_gifts(conn: Connection, edition: str, *, team: str | None = None, walk
     return gifts
 
 
+@dataclass(frozen=True)
+class Unknown:
+    """Gifts of the edition naming a team or walker the edition does not know (a typo, or not imported yet):
+    they count for the walk as a whole but for no team or walker."""
+
+    kind: str
+    slug: str
+    gifts: int
+    counted: Money
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe form."""
+        return {"kind": self.kind, "slug": self.slug, "gifts": self.gifts, "counted": self.counted.to_json()}
+
+
+def unknown_slugs(gifts: Iterable[Gift], teams: Iterable[str], walkers: Iterable[str], currency: str) -> list[Unknown]:
+    """The team and walker slugs that gifts name but the edition does not know, with what they hold."""
+    known_teams, known_walkers = set(teams), set(walkers)
+    found: dict[tuple[str, str], list[Gift]] = defaultdict(list)
+    for gift in gifts:
+        if gift.walker and gift.walker not in known_walkers:
+            found[("walker", gift.walker)].append(gift)
+        elif gift.team and gift.team not in known_teams:
+            found[("team", gift.team)].append(gift)
+    return [Unknown(kind, slug, len(items), summarise(items, currency).raised)
+            for (kind, slug), items in sorted(found.items())]
+
+
 def team_totals(conn: Connection, edition: Edition, team: Team) -> Totals:
     """One team's totals: its own gifts and its current walkers'."""
     return summarise(fetch_gifts(conn, edition.code, team=team.slug), edition.currency, team.goal_minor)
