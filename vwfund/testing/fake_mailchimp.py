@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -382,7 +382,7 @@ class FakeMailchimp:
                          "The contact must re-subscribe to get back on the list.")
 
     @staticmethod
-    def _page(items: list[Any], query: dict[str, str]) -> list[Any]:
+    def _page(items: Sequence[Any], query: dict[str, str]) -> Sequence[Any]:
         count = int(query.get("count", 10))
         offset = int(query.get("offset", 0))
         if count > MAX_COUNT or count < 1 or offset < 0:
@@ -409,14 +409,19 @@ class FakeMailchimp:
             lo = bisect.bisect_left(order, (_parse(query["since_last_changed"]), -1, ""))
         if "before_last_changed" in query:
             hi = bisect.bisect_left(order, (_parse(query["before_last_changed"]), -1, ""))
+        if "unsubscribed_since" in query and query.get("status") != "unsubscribed":
+            raise FakeError(400, "Invalid Resource", "unsubscribed_since needs status=unsubscribed")
+        descending = query.get("sort_dir", "ASC").upper() == "DESC"
+        if "status" not in query:  # page over index positions, never copying the audience
+            positions = range(hi - 1, lo - 1, -1) if descending else range(lo, hi)
+            page_hashes = [order[i][2] for i in self._page(positions, query)]
+            return 200, {"members": [_public(audience.members[h]) for h in page_hashes], "list_id": list_id,
+                         "total_items": len(positions)}
         picked = [audience.members[h] for _, _, h in order[lo:hi]]
-        if query.get("sort_dir", "ASC").upper() == "DESC":
+        if descending:
             picked.reverse()
-        if "status" in query:
-            picked = [m for m in picked if m["status"] == query["status"]]
+        picked = [m for m in picked if m["status"] == query["status"]]
         if "unsubscribed_since" in query:
-            if query.get("status") != "unsubscribed":
-                raise FakeError(400, "Invalid Resource", "unsubscribed_since needs status=unsubscribed")
             since = _parse(query["unsubscribed_since"])
             picked = [m for m in picked if _parse(m["last_changed"]) >= since]
         page = self._page(picked, query)
