@@ -160,3 +160,22 @@ def test_live_pages_without_an_edition_say_how_to_make_one(sqlite_app: App) -> N
 
     response = Client(make_wsgi_app(sqlite_app)).get("/")
     assert response.status_code == 503 and "vwfund walk edition" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("seconds, index_sees_new_gift", [(0, True), (3600, False)])
+def test_live_index_is_kept_for_the_cache_time_and_team_pages_are_fresh(
+        sqlite_store: Any, builtin_plugins: Any, seconds: int, index_sees_new_gift: bool) -> None:
+    from vwfund.campaigns.walk.web import make_wsgi_app
+
+    app = make_app(sqlite_store, builtin_plugins, {"walk": {"live_cache_seconds": seconds}})
+    seed(app)
+    client = Client(make_wsgi_app(app))
+    before = data_values(client.get("/").get_data(as_text=True), "raised")[0]
+    with app.store.begin() as conn:
+        save_records(conn, [gift("late-1", "100.00", team="team-b")])
+    after = data_values(client.get("/").get_data(as_text=True), "raised")[0]
+    assert (after == before + Decimal("100.00")) is index_sees_new_gift
+    assert (after == before) is not index_sees_new_gift
+    team_b = data_values(client.get("/teams/team-b.html").get_data(as_text=True), "raised")[0]
+    assert team_b == Decimal("112.34")
+    app.close()
