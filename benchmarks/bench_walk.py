@@ -1,8 +1,8 @@
 """Benchmark the sponsored walk at its 2024 scale: 528 teams, 3,442 walkers, 17,820 sponsor gifts.
 
-    python benchmarks/bench_walk.py [--size 1.0] [--donor-scale 0.01] [--db URL] [--repeat 200]
+    python benchmarks/bench_walk.py [--size 1.0] [--donor-scale 0.01] [--repeat 200]
 
-The core demo generator writes the walk's gifts (and a donor history scaled by ``--donor-scale``); the walk's
+The core demo generator (which writes SQLite) writes the walk's gifts (and a donor history scaled by ``--donor-scale``); the walk's
 teams and walkers are then seeded as ``vwfund demo`` does. ``--size`` < 1 keeps only that share of the walk's
 teams, walkers and gifts (for quick runs while developing). Printed: seeding time, the time to build every
 page (target < 5 s), the time to answer one team's total (target < 10 ms: median and 95th percentile of
@@ -49,12 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=float, default=1.0, help="share of the 2024 walk to keep (default 1.0)")
     parser.add_argument("--donor-scale", type=float, default=0.01, help="scale of the rest of the demo world")
-    parser.add_argument("--db", help="store URL (default: a SQLite file in a temporary directory)")
     parser.add_argument("--repeat", type=int, default=200, help="team-total answers to time")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-walk-") as tmp:
-        url = args.db or f"sqlite:///{Path(tmp) / 'walk.db'}"
+        url = f"sqlite:///{Path(tmp) / 'walk.db'}"
         world = build_world(2024, args.donor_scale, "Europe/Brussels")
         store = open_store(url)
         started = time.perf_counter()

@@ -37,6 +37,7 @@ def walk_group() -> None:
       donate_url  donate link when `vwfund stripe link` made none, e.g.
                   https://example.org/sponsor?e={edition}&t={team}&w={walker}
       pages_dir   where `vwfund sync` rebuilds the static pages each night
+      live_cache_seconds  how long `vwfund serve` keeps the index and totals.json (30)
     """
 
 
