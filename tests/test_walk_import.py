@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from vwfund.campaigns.walk.tables import walk_teams, walk_walkers
-from vwfund.store.schema import contact_links, contacts
+from vwfund.store.schema import audit_log, contact_links, contacts
 
 TEAMS = "slug;name;company;captain;goal;email\n" \
         "team-a;<script>alert(1)</script>;ACME;Ann;1.000,00;captain@example.org\n" \
@@ -98,3 +98,9 @@ def test_reimport_renames_team_and_moves_walker_without_duplicates(cli: Any, tmp
         assert conn.execute(select(walk_teams.c.name).where(walk_teams.c.slug == "team-b")).scalar() \
             == "Blue Feet Forever"
     assert "no team 'nope'" in cli("walk", "move", "w-1", "nope", expect=1).output
+    with cli.app.store.read() as conn:
+        audit = [(r.action, r.details) for r in conn.execute(select(audit_log).order_by(audit_log.c.id))]
+    assert audit == [
+        ("walk.rename_team", {"edition": "walk24", "team": "team-b", "from": "Blue Feet", "to": "Blue Feet Forever"}),
+        ("walk.move_walker", {"edition": "walk24", "walker": "w-2", "from": "team-b", "to": None}),
+    ]

@@ -17,9 +17,9 @@ from sqlalchemy import Connection, Table, select, update
 from vwfund.campaigns.walk.tables import walk_editions, walk_teams, walk_walkers
 from vwfund.config import Config
 from vwfund.errors import ConfigError, InputError
-from vwfund.models import Contact
+from vwfund.models import AuditEntry, Contact
 from vwfund.money import normalise_currency
-from vwfund.store.records import save_records
+from vwfund.store.records import save_records, write_audit
 from vwfund.store.upsert import upsert
 from vwfund.timeutil import utcnow
 
@@ -175,8 +175,11 @@ def move_walker(conn: Connection, edition: str, walker: str, team: str | None) -
     _require(conn, walk_walkers, edition, walker, "walker")
     if team is not None:
         _require(conn, walk_teams, edition, team, "team")
-    conn.execute(update(walk_walkers).where((walk_walkers.c.edition == edition) & (walk_walkers.c.slug == walker))
-                 .values(team_slug=team, updated_at=utcnow()))
+    where = (walk_walkers.c.edition == edition) & (walk_walkers.c.slug == walker)
+    before = conn.execute(select(walk_walkers.c.team_slug).where(where)).scalar()
+    conn.execute(update(walk_walkers).where(where).values(team_slug=team, updated_at=utcnow()))
+    write_audit(conn, AuditEntry(at=utcnow(), actor="walk", action="walk.move_walker", system=CONTACT_SOURCE,
+                                 details={"edition": edition, "walker": walker, "from": before, "to": team}))
 
 
 def rename_team(conn: Connection, edition: str, team: str, name: str) -> None:
@@ -184,6 +187,9 @@ def rename_team(conn: Connection, edition: str, team: str, name: str) -> None:
     _require(conn, walk_teams, edition, team, "team")
     if not name.strip():
         raise InputError("a team's name cannot be empty")
-    conn.execute(update(walk_teams).where((walk_teams.c.edition == edition) & (walk_teams.c.slug == team))
-                 .values(name=name.strip(), updated_at=utcnow()))
+    where = (walk_teams.c.edition == edition) & (walk_teams.c.slug == team)
+    before = conn.execute(select(walk_teams.c.name).where(where)).scalar()
+    conn.execute(update(walk_teams).where(where).values(name=name.strip(), updated_at=utcnow()))
+    write_audit(conn, AuditEntry(at=utcnow(), actor="walk", action="walk.rename_team", system=CONTACT_SOURCE,
+                                 details={"edition": edition, "team": team, "from": before, "to": name.strip()}))
     save_records(conn, [Contact(source=CONTACT_SOURCE, external_id=f"team:{team}", display_name=name.strip())])
