@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from vwfund.errors import LockedError, VwfundError
 from vwfund.store.database import Store
 from vwfund.store.records import save_records
 from vwfund.store.schema import push_state, sync_runs, sync_state
+from vwfund.store.upsert import upsert
 from vwfund.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -232,16 +233,19 @@ def run_stream(
 
 
 def record_pushed(conn: Connection, target: str, items: Sequence[PushedItem]) -> None:
-    """Keep push state: what each target holds now (one row per target, scope and item)."""
-    for it in items:
-        key = (push_state.c.target == target) & (push_state.c.scope == it.scope) & (push_state.c.item == it.item)
-        conn.execute(delete(push_state).where(key))
-        if not it.removed:
-            conn.execute(
-                insert(push_state).values(
-                    target=target, scope=it.scope, item=it.item, digest=it.digest, pushed_at=utcnow()
-                )
-            )
+    """Keep push state: what each target holds now (one row per target, scope and item), in bulk."""
+    latest: dict[tuple[str, str], PushedItem] = {(it.scope, it.item): it for it in items}  # the last word wins
+    now = utcnow()
+    kept = [{"target": target, "scope": s, "item": i, "digest": it.digest, "pushed_at": now}
+            for (s, i), it in latest.items() if not it.removed]
+    gone = [key for key, it in latest.items() if it.removed]
+    for start in range(0, len(kept), 1000):
+        upsert(conn, push_state, kept[start : start + 1000], ["target", "scope", "item"])
+    for start in range(0, len(gone), 500):
+        conn.execute(delete(push_state).where(
+            (push_state.c.target == target)
+            & tuple_(push_state.c.scope, push_state.c.item).in_(gone[start : start + 500])
+        ))
 
 
 def pushed_items(conn: Connection, target: str, scope: str) -> dict[str, str | None]:
