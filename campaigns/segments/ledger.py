@@ -183,39 +183,49 @@ def _exact_year_counts(conn: Connection, period: Period, contact_id: int, curren
     return counts
 
 
+def _put(col: array[int], i: int, value: int) -> None:
+    """Set row ``i`` of a money column, padding with zeros for the rows that had no gift in that currency."""
+    size = len(col)
+    if size == i:
+        col.append(value)
+    elif size < i:
+        col.extend(array("q", bytes(8 * (i - size))))
+        col.append(value)
+    else:
+        col[i] = value
+
+
 def read_donors(conn: Connection, period: Period, tz: str) -> DonorTable:
     """Aggregate every counted gift before the cutoff into a DonorTable (one streamed query)."""
-    table = t = DonorTable(period)
+    t = DonorTable(period)
     index: dict[int, int] = {}
     local_day = LocalDays(tz)
     as_of = period.as_of
     n_years = len(period.year_starts)
     older_bit = 1 << n_years
-    shifts = [(k // YEARS_PER_SUM, FIELD_BITS * (k % YEARS_PER_SUM)) for k in range(n_years)]
+    bits = [(k // YEARS_PER_SUM, FIELD_BITS * (k % YEARS_PER_SUM), 1 << k) for k in range(n_years)]
+    money: dict[str, tuple[array[int], ...]] = {}
     stmt = _aggregate_query(period).execution_options(yield_per=20_000)
     for row in conn.execute(stmt):
-        cid, currency, first, last, n, total, s_this, s_last, n_win, s_win = row[:10]
+        cid, currency, first, last, n, total, s_this, s_last, n_win, s_win, *packed = row
         if cid is None:  # gifts not linked to any contact
             continue
         if n > FIELD_MASK:  # a packed field could have overflowed: count this one exactly
             per_year = _exact_year_counts(conn, period, cid, currency)
         else:
-            sums = [int(v) for v in row[10:]]
-            per_year = [(sums[j] >> shift) & FIELD_MASK for j, shift in shifts]
-        mask = 0
-        for k, count in enumerate(per_year):
+            sums = [int(v) for v in packed]
+            per_year = [(sums[j] >> shift) & FIELD_MASK for j, shift, _bit in bits]
+        mask = older_bit if n > sum(per_year) else 0
+        for count, (_j, _shift, bit) in zip(per_year, bits, strict=True):
             if count:
-                mask |= 1 << k
-        if n > sum(per_year):
-            mask |= older_bit
-        first_year = local_day(first).year
+                mask |= bit
         last_local = local_day(last)
         i = index.get(cid)
         if i is None:
             i = index[cid] = len(t.contact_id)
             t.contact_id.append(cid)
             t.recency_days.append((as_of - last_local).days)
-            t.first_gift_year.append(first_year)
+            t.first_gift_year.append(local_day(first).year)
             t.last_gift_year.append(last_local.year)
             t.gifts.append(n)
             t.gifts_window.append(n_win)
@@ -224,26 +234,26 @@ def read_donors(conn: Connection, period: Period, tz: str) -> DonorTable:
             t.years.append(mask)
         else:  # the same donor in a second currency
             t.recency_days[i] = min(t.recency_days[i], (as_of - last_local).days)
-            t.first_gift_year[i] = min(t.first_gift_year[i], first_year)
+            t.first_gift_year[i] = min(t.first_gift_year[i], local_day(first).year)
             t.last_gift_year[i] = max(t.last_gift_year[i], last_local.year)
             t.gifts[i] += n
             t.gifts_window[i] += n_win
             t.gifts_this_year[i] += per_year[0]
             t.gifts_last_year[i] += per_year[1]
             t.years[i] |= mask
-        cols = t.money.get(currency)
+        cols = money.get(currency)
         if cols is None:
-            cols = t.money[currency] = {kind: array("q") for kind in MONEY_KINDS}
-        for kind, amount in zip(MONEY_KINDS, (total, s_win, s_this, s_last), strict=True):
-            col = cols[kind]
-            if len(col) <= i:
-                col.extend(array("q", bytes(8 * (i + 1 - len(col)))))
-            col[i] = int(amount)
-    for cols in t.money.values():
-        for col in cols.values():
+            cols = money[currency] = tuple(array("q") for _ in MONEY_KINDS)
+        _put(cols[0], i, int(total))
+        _put(cols[1], i, int(s_win))
+        _put(cols[2], i, int(s_this))
+        _put(cols[3], i, int(s_last))
+    for currency, cols in money.items():
+        for col in cols:
             if len(col) < len(t.contact_id):
                 col.extend(array("q", bytes(8 * (len(t.contact_id) - len(col)))))
-    return table
+        t.money[currency] = dict(zip(MONEY_KINDS, cols, strict=True))
+    return t
 
 
 def read_monthly(conn: Connection, period: Period) -> set[int]:
