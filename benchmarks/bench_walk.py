@@ -25,8 +25,8 @@ from sqlalchemy import delete
 
 from vwfund.app import App
 from vwfund.campaigns.walk import service
-from vwfund.campaigns.walk.demo import seed_walk
 from vwfund.campaigns.walk.editions import find_team
+from vwfund.campaigns.walk.job import seed_walk
 from vwfund.campaigns.walk.totals import team_totals
 from vwfund.config import Config
 from vwfund.demo.generate import build_world, generate

@@ -10,7 +10,7 @@ from typing import Any
 from test_walk_totals import gift
 
 from vwfund.app import App
-from vwfund.campaigns.walk.demo import WalkJob
+from vwfund.campaigns.walk.job import WalkJob
 from vwfund.demo.world import DemoCrowdfunding, DemoTeam, DemoWalk, DemoWalker, DemoWorld
 from vwfund.store.records import save_records
 
@@ -53,7 +53,7 @@ def test_nightly_rebuilds_the_pages_only_when_a_directory_is_set(sqlite_store: A
                                                                  tmp_path: Path) -> None:
     from conftest import make_app
 
-    from vwfund.campaigns.walk.demo import seed_walk
+    from vwfund.campaigns.walk.job import seed_walk
 
     idle = make_app(sqlite_store, builtin_plugins)
     assert WalkJob().nightly(idle) is None

@@ -8,7 +8,7 @@ import click
 
 from vwfund.campaign import CampaignJob
 from vwfund.campaigns.walk.commands import walk_group
-from vwfund.campaigns.walk.demo import WalkJob
+from vwfund.campaigns.walk.job import WalkJob
 from vwfund.campaigns.walk.web import PREFIX, make_wsgi_app
 from vwfund.plugins import hookimpl
 from vwfund.web import RouteFactory
