@@ -81,3 +81,18 @@ def test_settings_read_from_config_and_environment():
     settings = load_settings(Config({"segments": {"window_days": 180, "major_minimum": "2500,50"}},
                                     env={"VWFUND_SEGMENTS_HISTORY_YEARS": "3"}))
     assert (settings.window_days, settings.history_years, settings.major_minimum) == (180, 3, {"EUR": 250050})
+
+
+def test_the_command_line_shows_the_mistake_and_stores_nothing(sqlite_store, builtin_plugins):
+    from conftest import Cli, make_app
+    from sqlalchemy import func, select
+
+    from vwfund.store.schema import segment_runs
+
+    app = make_app(sqlite_store, builtin_plugins, {"segments": {"custom": {"vip": "gifts >= 3 andd total > 5"}}})
+    result = Cli(app)("segments", "run", "--as-of", "2025-06-30", expect=None)
+    assert result.exit_code != 0
+    assert "[segments.custom] vip: column 12" in result.output and "^" in result.output
+    with sqlite_store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(segment_runs)).scalar() == 0
+    app.close()
