@@ -309,3 +309,54 @@ def test_crash_at_a_random_page_then_rerun_equals_a_clean_run(tmp_path, builtin_
     assert got == want
     with crashed.read() as conn:
         assert len(conn.execute(select(donations.c.id)).all()) == 430
+
+
+def test_rerun_changes_nothing_and_since_rereads_a_period(store, builtin_plugins, fake):
+    cus = fake.add_customer("c@example.org", created=fake.now() - 9000)
+    old = fake.add_charge(800, customer=cus["id"], created=fake.now() - 8000)
+    new = fake.add_charge(900, created=fake.now() - 100)
+    app = _app(store, builtin_plugins, fake)
+    _sync(app)
+    before = _snapshot(store)
+    fake.advance(60)
+    _sync(app)
+    assert _snapshot(store) == before
+    with store.begin() as conn:  # someone damaged a stored gift; --since re-reads that period only
+        conn.execute(donations.update().values(amount_minor=1))
+    fake.state.calls.clear()
+    since = datetime.fromtimestamp(fake.now() - 3600, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    from vwfund.timeutil import parse_instant
+
+    _sync(app, since=parse_instant(since))
+    assert _gift(store, new["id"]).amount_minor == 900
+    assert _gift(store, old["id"]).amount_minor == 1
+
+
+def test_refund_of_a_gift_read_before_a_crash_is_not_missed(store, builtin_plugins, fake, monkeypatch):
+    start = fake.now() - 5000
+    charges = [fake.add_charge(1000 + i, created=start + i) for i in range(250)]
+    settings = stripe_settings(fake)
+    settings["stripe"]["pages_per_commit"] = 1
+    app = make_app(store, builtin_plugins, settings)
+    original = StripeApi.get
+    seen = {"pages": 0}
+
+    def crash_on_second_charges_page(self: StripeApi, path: str, params: Any = ()) -> dict[str, Any]:
+        if path == "/v1/charges":
+            seen["pages"] += 1
+            if seen["pages"] == 2:
+                raise RemoteError("simulated crash")
+        return original(self, path, params)
+
+    monkeypatch.setattr(StripeApi, "get", crash_on_second_charges_page)
+    nightly.pull(app, "stripe")
+    monkeypatch.setattr(StripeApi, "get", original)
+    newest = charges[-1]["id"]  # on the first page, saved before the crash
+    assert _gift(store, newest).refunded_minor == 0
+    fake.advance(3600)
+    fake.refund(newest, 300)
+    fake.advance(60)
+    _sync(app)
+    assert _gift(store, newest).refunded_minor == 300
+    with store.read() as conn:
+        assert len(conn.execute(select(donations.c.id)).all()) == 250

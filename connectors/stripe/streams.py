@@ -36,6 +36,7 @@ from vwfund.connectors.stripe.objects import (
     payout_lines_pages,
 )
 from vwfund.connectors.stripe.tables import stripe_webhook_events
+from vwfund.errors import StoreError
 from vwfund.store.database import Store
 from vwfund.sync import Page, Stream, StreamContext
 
@@ -81,7 +82,9 @@ def window_pages(api: StripeApi, ctx: StreamContext, path: str, params: Params, 
     """
     run_hi = int(ctx.cap(ctx.started_at).timestamp())
     lo, hi, after = _window_start(ctx)
-    first_lo = lo
+    # Objects read in full during this run start at ``fresh_lo``; a window resumed after a crash was
+    # partly read by the earlier run (before events this run may see), so only what follows it counts.
+    fresh_lo = hi if after is not None else lo
     while True:
         window_hi = hi if hi is not None else run_hi
         if lo is not None and lo >= window_hi:  # nothing can be new yet (a clock behind the last run's)
@@ -101,15 +104,13 @@ def window_pages(api: StripeApi, ctx: StreamContext, path: str, params: Params, 
             break
         lo, hi, after = window_hi, None, None  # a resumed older window is done: read on to the run's start
     if run is not None and kind is not None:
-        run.fresh_from[kind] = first_lo
+        run.fresh_from[kind] = fresh_lo
 
 
 def _check_live(expected: bool) -> Callable[[list[Obj]], None]:
     def check(objects: list[Obj]) -> None:
         for obj in objects:
             if "livemode" in obj and bool(obj["livemode"]) != expected:
-                from vwfund.errors import StoreError
-
                 raise StoreError(f"Stripe sent {obj.get('id')} in {'live' if obj['livemode'] else 'test'} mode, "
                                  f"but this key is {'live' if expected else 'test'}: modes never mix")
     return check
