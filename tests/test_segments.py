@@ -229,3 +229,14 @@ def test_local_days_of_stored_instants_even_in_half_hour_zones():
     assert ktm("2025-03-01 18:10:00.000000") == date(2025, 3, 1)
     assert ktm("2025-03-01 18:20:00.000000") == date(2025, 3, 2)
     assert ktm(datetime(2025, 3, 1, 18, 20, tzinfo=UTC)) == date(2025, 3, 2)
+
+
+def test_the_ledger_query_walks_the_covering_index_without_sorting(sqlite_store):
+    from vwfund.campaigns.segments.ledger import _aggregate_query, make_period
+
+    settings = load_settings(Config({}, env={}))
+    query = _aggregate_query(make_period(AS_OF, settings)).compile(sqlite_store.engine,
+                                                                   compile_kwargs={"literal_binds": True})
+    with sqlite_store.read() as conn:
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
+    assert "COVERING INDEX ix_donations_segments_ledger" in plan and "TEMP B-TREE" not in plan, plan
