@@ -360,3 +360,24 @@ def test_refund_of_a_gift_read_before_a_crash_is_not_missed(store, builtin_plugi
     assert _gift(store, newest).refunded_minor == 300
     with store.read() as conn:
         assert len(conn.execute(select(donations.c.id)).all()) == 250
+
+
+def test_payout_paid_later_is_updated_with_its_lines(store, builtin_plugins, fake):
+    gifts = [fake.add_charge(1000 * (i + 1), created=fake.now() - 500 + i) for i in range(3)]
+    fake.refund(gifts[0]["id"], 400)
+    payout = fake.add_payout([g["id"] for g in gifts], status="in_transit")
+    app = _app(store, builtin_plugins, fake)
+    fake.advance(5)
+    _sync(app)
+    fake.advance(2 * 86400)
+    fake.pay_payout(payout["id"])
+    fake.advance(60)
+    _sync(app)
+    with store.read() as conn:
+        po = conn.execute(select(payouts)).one()
+        lines = conn.execute(select(payout_lines)).all()
+    assert po.status == "paid"
+    assert sorted((ln.kind, ln.gross_minor, ln.donation_external_id) for ln in lines) == sorted(
+        [("charge", 1000, gifts[0]["id"]), ("charge", 2000, gifts[1]["id"]), ("charge", 3000, gifts[2]["id"]),
+         ("refund", -400, gifts[0]["id"])])
+    assert sum(ln.net_minor for ln in lines) == po.amount_minor

@@ -430,6 +430,15 @@ class FakeStripe:
             self.event(f"payout.{'paid' if status == 'paid' else 'created'}", po)
             return po
 
+    def pay_payout(self, payout_id: str) -> dict[str, Any]:
+        """A payout arrives at the bank (``payout.paid``)."""
+        with self._lock:
+            po = self.state.collections["payouts"].get(payout_id)
+            assert po is not None
+            po["status"] = "paid"
+            self.event("payout.paid", po)
+            return po
+
     def _txn_iter(self) -> Iterator[dict[str, Any]]:
         coll = self.state.collections["balance_transactions"]
         for oid in list(coll._ids):
