@@ -147,6 +147,7 @@ def test_batch_life_cycle_submits_polls_and_reads_gzipped_results(fake, client):
     assert results["two"].status_code == 404
     assert fake.calls["POST /batches"] == 1 and fake.calls["GET /batches/{id}"] >= 2
     assert fake.calls["DELETE /batches/{id}"] == 1 and not fake.batches
+    assert not fake.key_sent_to_storage  # the results address never receives the API key
 
 
 def test_unreadable_batch_results_are_an_error():

@@ -128,6 +128,7 @@ class FakeMailchimp:
         self.in_flight = 0
         self.max_in_flight = 0
         self.transient_member_errors: set[str] = set()
+        self.key_sent_to_storage = False
         self._injected: list[Injected] = []
         self._lock = threading.RLock()
         self._flight_lock = threading.Lock()
@@ -239,7 +240,8 @@ class FakeMailchimp:
                ) -> tuple[int, dict[str, str], bytes]:
         """Answer one HTTP request: (status, headers, body)."""
         parts = urlsplit(raw_path)
-        if parts.path.startswith("/_fake/batch-results/"):
+        if parts.path.startswith("/_fake/batch-results/"):  # a storage address: no API key belongs here
+            self.key_sent_to_storage = self.key_sent_to_storage or "authorization" in headers
             return self._batch_results(parts.path.rsplit("/", 1)[-1])
         if parts.path == "/_fake/stats":
             stats = {"calls": dict(self.calls), "max_in_flight": self.max_in_flight}
