@@ -381,3 +381,22 @@ def test_payout_paid_later_is_updated_with_its_lines(store, builtin_plugins, fak
         [("charge", 1000, gifts[0]["id"]), ("charge", 2000, gifts[1]["id"]), ("charge", 3000, gifts[2]["id"]),
          ("refund", -400, gifts[0]["id"])])
     assert sum(ln.net_minor for ln in lines) == po.amount_minor
+
+
+def test_attribution_from_a_checkout_session_or_its_payment_link(store, builtin_plugins, fake):
+    by_session = fake.add_charge(1000, created=fake.now() - 300, payment_intent={})
+    fake.add_checkout_session(by_session["id"], metadata={"campaign": "walk26", "walker": "an"})
+    by_link = fake.add_charge(2000, created=fake.now() - 200, payment_intent={})
+    fake.add_checkout_session(by_link["id"], link_metadata={"campaign": "walk26", "team": "Ede"})
+    on_intent = fake.add_charge(3000, created=fake.now() - 100, payment_intent={"metadata": {"campaign": "x"}})
+    app = _app(store, builtin_plugins, fake)
+    _sync(app)
+    assert (_gift(store, by_session["id"]).campaign, _gift(store, by_session["id"]).walker) == ("walk26", "an")
+    assert (_gift(store, by_link["id"]).campaign, _gift(store, by_link["id"]).team) == ("walk26", "Ede")
+    assert _gift(store, on_intent["id"]).campaign == "x"
+    assert fake.calls["GET /v1/checkout/sessions"] == 2  # not for the gift whose intent carries metadata
+    fake.advance(86400)
+    fake.refund(by_session["id"], 100)  # read back later: the session's attribution stays
+    fake.advance(60)
+    _sync(app)
+    assert (_gift(store, by_session["id"]).campaign, _gift(store, by_session["id"]).refunded_minor) == ("walk26", 100)

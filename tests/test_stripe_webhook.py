@@ -156,3 +156,15 @@ def test_without_a_secret_serve_still_starts_and_the_endpoint_answers_503(sqlite
     resp = _post(Client(build_wsgi_app(bare)), _events_of(fake, charge["id"])[0], path="/stripe/webhook")
     assert resp.status_code == 503 and _gifts(bare) == []
     bare.close()
+
+
+def test_checkout_session_completed_applies_its_gift_with_the_session_attribution(app, fake):
+    charge = fake.add_charge(4200, payment_intent={})
+    session = fake.add_checkout_session(charge["id"], metadata={"campaign": "walk26", "team": "Ede"})
+    coll = fake.state.collections["events"]
+    (event,) = [e for e in (coll.get(i) for i in coll._ids)
+                if e is not None and e["data"]["object"]["id"] == session["id"]]
+    resp = _post(Client(make_webhook_app(app)), event)
+    assert resp.status_code == 200 and resp.json["outcome"] == "applied"
+    (gift,) = _gifts(app)
+    assert (gift.external_id, gift.campaign, gift.team) == (charge["id"], "walk26", "Ede")

@@ -50,9 +50,27 @@ def email_contact_id(email: str) -> str:
     return "email:" + hashlib.sha256(email.encode("utf-8")).hexdigest()[:24]
 
 
-def merged_metadata(charge: Obj) -> dict[str, str]:
-    """Attribution metadata: the PaymentIntent's (from a Payment Link or Checkout) overlaid by the charge's."""
-    meta: dict[str, str] = {}
+def _filled(metadata: Any) -> dict[str, str]:
+    return {k: v for k, v in (metadata or {}).items() if v not in (None, "")}
+
+
+def checkout_metadata(session: Obj) -> dict[str, str]:
+    """A Checkout Session's metadata overlaid on its Payment Link's (when the link is expanded)."""
+    link = session.get("payment_link")
+    meta = _filled(link.get("metadata")) if isinstance(link, dict) else {}
+    meta.update(_filled(session.get("metadata")))
+    return meta
+
+
+def has_attribution(charge: Obj) -> bool:
+    """Whether the charge (or its PaymentIntent or invoice) names a campaign."""
+    return bool(merged_metadata(charge).get("campaign"))
+
+
+def merged_metadata(charge: Obj, outer: dict[str, str] | None = None) -> dict[str, str]:
+    """Attribution metadata, lowest first: ``outer`` (a Checkout Session / Payment Link), the invoice's and
+    the PaymentIntent's, then the charge's own."""
+    meta: dict[str, str] = dict(outer or {})
     for holder in (charge.get("invoice"), charge.get("payment_intent")):
         if isinstance(holder, dict):
             meta.update({k: v for k, v in (holder.get("metadata") or {}).items() if v not in (None, "")})
@@ -91,11 +109,15 @@ def _plan_of(charge: Obj) -> str | None:
     return None
 
 
-def charge_records(charge: Obj, dispute_status: str | None = None) -> list[Contact | Donation]:
-    """A charge as a Donation (and a Contact for a guest donor known by billing email)."""
+def charge_records(charge: Obj, dispute_status: str | None = None,
+                   outer_metadata: dict[str, str] | None = None) -> list[Contact | Donation]:
+    """A charge as a Donation (and a Contact for a guest donor known by billing email).
+
+    ``outer_metadata`` is the attribution of the Checkout Session (or Payment Link) that made the charge.
+    """
     txn = charge.get("balance_transaction")
     fee = int(txn.get("fee") or 0) if isinstance(txn, dict) else 0
-    meta = merged_metadata(charge)
+    meta = merged_metadata(charge, outer_metadata)
     records: list[Contact | Donation] = []
     contact_id = obj_id(charge.get("customer"))
     if contact_id is None:

@@ -41,6 +41,9 @@ def event_target(event: Obj) -> Target | None:
         return ("charge", obj["id"])
     if etype.startswith("payment_intent."):
         return ("payment_intent", obj["id"])
+    if etype.startswith("checkout.session."):  # its gift, with the session's attribution
+        intent = obj_id(obj.get("payment_intent"))
+        return ("payment_intent", intent) if intent else None
     if etype.startswith("customer.subscription."):
         return ("subscription", obj["id"])
     if etype.startswith("customer.") and etype.count(".") == 1:

@@ -13,7 +13,9 @@ from vwfund.connectors.stripe.api import StripeApi
 from vwfund.connectors.stripe.convert import (
     Obj,
     charge_records,
+    checkout_metadata,
     customer_contact,
+    has_attribution,
     obj_id,
     payout_line,
     payout_record,
@@ -39,22 +41,38 @@ def latest_dispute_status(api: StripeApi, charge_id: str) -> str | None:
     return data[0].get("status") if data else None
 
 
+def checkout_attribution(api: StripeApi, charge: Obj) -> dict[str, str] | None:
+    """Attribution from the Checkout Session (and its Payment Link) that made a charge, in one call.
+
+    Only asked for a charge with a PaymentIntent whose own metadata names no campaign: links made by
+    ``vwfund stripe link`` put the metadata on the PaymentIntent, so their gifts never cost this call.
+    """
+    intent = obj_id(charge.get("payment_intent"))
+    if not intent or has_attribution(charge):
+        return None
+    body = api.get("/v1/checkout/sessions", [("payment_intent", intent), ("limit", 1),
+                                             *expand_params(["payment_link"], "data.")])
+    sessions = body.get("data") or []
+    return checkout_metadata(sessions[0]) if sessions else None
+
+
 def charges_records(api: StripeApi, charges: Iterable[Obj]) -> list[Record]:
-    """Records of charges read with CHARGE_EXPAND; a disputed charge costs one more call for its dispute."""
+    """Records of charges read with CHARGE_EXPAND; a disputed charge costs one more call for its dispute,
+    a Checkout charge without attribution on its PaymentIntent one call for its session."""
     records: list[Record] = []
     for charge in charges:
         status = latest_dispute_status(api, charge["id"]) if charge.get("disputed") else None
-        records += charge_records(charge, status)
+        records += charge_records(charge, status, checkout_attribution(api, charge))
     return records
 
 
-def disputes_records(disputes: Iterable[Obj]) -> list[Record]:
+def disputes_records(api: StripeApi, disputes: Iterable[Obj]) -> list[Record]:
     """Records of disputes read with DISPUTE_EXPAND: each gives its charge with the dispute's status."""
     records: list[Record] = []
     for dispute in disputes:
         charge = dispute.get("charge")
         if isinstance(charge, dict):
-            records += charge_records(charge, dispute.get("status"))
+            records += charge_records(charge, dispute.get("status"), checkout_attribution(api, charge))
     return records
 
 
@@ -74,7 +92,7 @@ def fetch_charge(api: StripeApi, charge_id: str) -> list[Record]:
 def fetch_dispute(api: StripeApi, dispute_id: str) -> list[Record]:
     """A dispute as it is now: its charge with the dispute's status."""
     dispute = api.find(f"/v1/disputes/{dispute_id}", expand_params(DISPUTE_EXPAND))
-    return disputes_records([dispute]) if dispute else []
+    return disputes_records(api, [dispute]) if dispute else []
 
 
 def fetch_customer(api: StripeApi, customer_id: str) -> list[Record]:

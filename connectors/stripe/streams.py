@@ -150,7 +150,7 @@ class StripeStreams:
             self._objects("charges", "charge", "/v1/charges", expand_params(CHARGE_EXPAND, "data."),
                           lambda objs: charges_records(api, objs)),
             self._objects("disputes", "dispute", "/v1/disputes", expand_params(DISPUTE_EXPAND, "data."),
-                          disputes_records),
+                          lambda objs: disputes_records(api, objs)),
             self._objects("subscriptions", "subscription", "/v1/subscriptions", [("status", "all")],
                           lambda objs: [subscription_plan(o) for o in objs]),
             Stream("stripe.payouts", ("source", "external_id"), self._payouts, cursor_field="created"),
@@ -214,7 +214,7 @@ class StripeStreams:
             yield Page([r for t in batch for r in fetch_object(api, *t)])
         old = {
             "/v1/disputes": (lo - int(REREAD_DISPUTES.total_seconds()), expand_params(DISPUTE_EXPAND, "data."),
-                             disputes_records),
+                             lambda objs: disputes_records(api, objs)),
             "/v1/charges": (lo - int(REREAD_PENDING.total_seconds()), expand_params(CHARGE_EXPAND, "data."),
                             lambda objs: charges_records(api, objs)),
             "/v1/subscriptions": (None, [("status", "all")], lambda objs: [subscription_plan(o) for o in objs]),

@@ -35,7 +35,7 @@ EVENT_RETENTION_SECONDS = 30 * 86400
 MAX_LIMIT = 100
 _PREFIX = {"charges": "ch", "customers": "cus", "balance_transactions": "txn", "refunds": "re", "disputes": "dp",
            "subscriptions": "sub", "invoices": "in", "payouts": "po", "events": "evt", "prices": "price",
-           "payment_links": "plink", "payment_intents": "pi", "products": "prod"}
+           "payment_links": "plink", "payment_intents": "pi", "products": "prod", "checkout_sessions": "cs"}
 
 
 def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -336,6 +336,23 @@ class FakeStripe:
                "source": source, "status": "pending"}
         return self._put("balance_transactions", txn)
 
+    def add_checkout_session(self, charge_id: str, metadata: dict[str, str] | None = None,
+                             link_metadata: dict[str, str] | None = None) -> dict[str, Any]:
+        """The completed Checkout Session (optionally from a Payment Link) behind a charge with a PaymentIntent."""
+        with self._lock:
+            ch = self.state.collections["charges"].get(charge_id)
+            assert ch is not None and ch.get("payment_intent"), "give the charge a payment_intent"
+            link_id = None
+            if link_metadata is not None:
+                link = self._create("payment_links", {"metadata": link_metadata})
+                link_id = link["id"]
+            session = {"id": self._new_id("checkout_sessions"), "object": "checkout.session", "created": ch["created"],
+                       "livemode": self.state.livemode, "metadata": metadata or {}, "status": "complete",
+                       "payment_intent": ch["payment_intent"], "payment_link": link_id, "mode": "payment"}
+            self._put("checkout_sessions", session)
+            self.event("checkout.session.completed", session, ch["created"])
+            return session
+
     def settle(self, charge_id: str, status: str = "succeeded") -> dict[str, Any]:
         """A pending charge (SEPA Direct Debit, bank redirect) becomes succeeded or failed, days later."""
         with self._lock:
@@ -470,7 +487,7 @@ class FakeStripe:
                 self.state.requests.append((method, path, headers))
             if headers.get("authorization") != f"Bearer {self.state.api_key}":
                 return 401, _error("invalid_request_error", "Invalid API Key provided"), {}
-            parts = path.strip("/").split("/")
+            parts = path.strip("/").replace("checkout/sessions", "checkout_sessions").split("/")
             if len(parts) < 2 or parts[0] != "v1" or (parts[1] not in self.state.collections and parts[1] != "balance"):
                 return 404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {path})"), {}
             if parts[1] == "balance":
@@ -538,7 +555,7 @@ def _list_filter(kind: str, query: dict[str, Any], now: int) -> Callable[[dict[s
             def type_ok(o: dict[str, Any]) -> bool:
                 return any(o["type"] == t or (t.endswith("*") and o["type"].startswith(t[:-1])) for t in types)
             checks.append(type_ok)
-    for field_name in ("customer", "charge", "payout", "subscription"):
+    for field_name in ("customer", "charge", "payout", "subscription", "payment_intent"):
         if field_name in query:
             checks.append(_field_equals(field_name, query[field_name]))
     if kind == "subscriptions" and query.get("status") != "all":
