@@ -5,14 +5,19 @@ It speaks the real protocol where vwfund relies on it: Bearer authentication, fo
 100), ``starting_after`` and ``has_more``, ``created[gte|gt|lt|lte]`` filters, ``expand[]`` of ids inside
 list items (``data.balance_transaction``) or a single object, and the Events API keeping 30 days. Objects
 change later as in Stripe: :meth:`FakeStripe.refund`, :meth:`FakeStripe.dispute`,
-:meth:`FakeStripe.close_dispute`, :meth:`FakeStripe.settle` update the charge and record an event. Faults
-(429 with ``Retry-After``, 5xx, a slow answer) can be injected for the next requests.
+:meth:`FakeStripe.close_dispute`, :meth:`FakeStripe.settle`, :meth:`FakeStripe.cancel_subscription`,
+:meth:`FakeStripe.pay_payout` update the object and record an event (``fake.state.collections["events"]``).
+Faults (429 with ``Retry-After``, 5xx, a slow answer) can be injected for the next requests with
+:meth:`FakeStripe.fail_next`; :meth:`FakeStripe.advance` moves the fake's clock (events older than 30 days
+leave the Events API). ``generate_charges(n)`` makes n charges on demand for benchmarks.
 
-    with FakeStripe() as fake:
-        ch = fake.add_charge(amount=2500, currency="eur", metadata={"campaign": "walk26"})
-        ...  # point [stripe] api_base at fake.url, api_key at fake.api_key
+    with FakeStripe(api_key="sk_live_...", livemode=True) as fake:
+        ch = fake.add_charge(2500, "eur", metadata={"campaign": "walk26"})
+        app = make_app(store, plugins, stripe_settings(fake, webhook_secret="whsec_..."))
 
-``sign_payload`` builds a ``Stripe-Signature`` header for a webhook body, as Stripe does.
+To deliver a webhook: take the event the fake recorded, ``body = json.dumps(event).encode()``, and POST it
+to ``/stripe/webhook`` with the header ``Stripe-Signature: sign_payload(body, secret)``. The endpoint reads
+the object back from the fake, so the objects the event names must exist there.
 """
 
 from __future__ import annotations
