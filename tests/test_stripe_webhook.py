@@ -17,7 +17,7 @@ from vwfund.app import App
 from vwfund.connectors.stripe.tables import stripe_webhook_events
 from vwfund.connectors.stripe.webhook import make_webhook_app
 from vwfund.store.schema import donations
-from vwfund.testing.fake_stripe import FakeStripe, sign_payload, stripe_settings
+from vwfund.testing.fake_stripe import FakeStripe, sign_payload, signed_delivery, stripe_settings
 from vwfund.web import build_wsgi_app
 
 SECRET = "whsec_testsecret123456"
@@ -40,15 +40,12 @@ def app(sqlite_store: Any, builtin_plugins: Any, fake: FakeStripe) -> Iterator[A
 
 def _post(client: Client, event: dict[str, Any], secret: str = SECRET, timestamp: int | None = None,
           path: str = "/webhook") -> Any:
-    body = json.dumps(event).encode()
-    return client.post(path, data=body, headers={"Stripe-Signature": sign_payload(body, secret, timestamp),
-                                                 "Content-Type": "application/json"})
+    body, headers = signed_delivery(event, secret, timestamp)
+    return client.post(path, data=body, headers=headers)
 
 
 def _events_of(fake: FakeStripe, charge_id: str) -> list[dict[str, Any]]:
-    coll = fake.state.collections["events"]
-    found = [coll.get(i) for i in coll._ids]
-    return [e for e in found if e is not None and e["data"]["object"].get("id") == charge_id]
+    return fake.events_about(charge_id)
 
 
 def _gifts(app: App) -> list[Any]:
@@ -161,9 +158,7 @@ def test_without_a_secret_serve_still_starts_and_the_endpoint_answers_503(sqlite
 def test_checkout_session_completed_applies_its_gift_with_the_session_attribution(app, fake):
     charge = fake.add_charge(4200, payment_intent={})
     session = fake.add_checkout_session(charge["id"], metadata={"campaign": "walk26", "team": "Ede"})
-    coll = fake.state.collections["events"]
-    (event,) = [e for e in (coll.get(i) for i in coll._ids)
-                if e is not None and e["data"]["object"]["id"] == session["id"]]
+    (event,) = fake.events_about(session["id"])
     resp = _post(Client(make_webhook_app(app)), event)
     assert resp.status_code == 200 and resp.json["outcome"] == "applied"
     (gift,) = _gifts(app)

@@ -468,6 +468,12 @@ class FakeStripe:
             if obj is not None:
                 yield obj
 
+    def events_about(self, object_id: str) -> list[dict[str, Any]]:
+        """Events recorded about one object, oldest first."""
+        coll = self.state.collections["events"]
+        found = (coll.get(i) for i in list(coll._ids))
+        return [e for e in found if e is not None and e["data"]["object"].get("id") == object_id]
+
     # ---- serving ------------------------------------------------------------------------------------
     def _expand(self, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
         out = dict(obj)
@@ -653,6 +659,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._serve("DELETE")
+
+
+def signed_delivery(event: dict[str, Any], secret: str, timestamp: int | None = None
+                    ) -> tuple[bytes, dict[str, str]]:
+    """A webhook delivery of ``event`` as Stripe sends it: the JSON body and its headers."""
+    body = json.dumps(event).encode("utf-8")
+    return body, {"Stripe-Signature": sign_payload(body, secret, timestamp), "Content-Type": "application/json"}
 
 
 def stripe_settings(fake: FakeStripe, webhook_secret: str | None = None) -> dict[str, dict[str, Any]]:
