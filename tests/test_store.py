@@ -80,3 +80,14 @@ def test_failed_transaction_leaves_nothing(store):
         raise RuntimeError("crash")
     with store.read() as conn:
         assert conn.execute(select(func.count()).select_from(donations)).scalar() == 0
+
+
+def test_an_opt_out_from_one_system_is_never_cleared_by_another(store):
+    with store.begin() as conn:
+        save_records(conn, [Contact(source="civicrm", external_id="5", email="o@example.org", is_opt_out=True,
+                                    do_not_email=True)])
+        save_records(conn, [Contact(source="mailchimp", external_id="h1", email="o@example.org")])
+        save_records(conn, [Contact(source="civicrm", external_id="5", email="o@example.org", is_deleted=True)])
+    with store.read() as conn:
+        row = conn.execute(select(contacts)).one()
+    assert row.is_opt_out and row.do_not_email and row.is_deleted

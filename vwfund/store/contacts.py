@@ -39,6 +39,9 @@ PERSONAL_FIELDS = (
     "phone",
 )
 FLAG_FIELDS = ("do_not_email", "is_opt_out", "do_not_mail", "is_deceased", "is_deleted")
+#: Flags a sync may only turn on: a system that still has someone subscribed never clears another
+#: system's opt-out (a new consent is recorded as a consent, not by clearing a flag).
+STICKY_FLAGS = ("do_not_email", "is_opt_out", "do_not_mail", "is_deceased")
 #: Tables whose rows point at a contact through (contact_source, contact_external_id).
 REFERRING_TABLES = (donations, recurring_plans)
 
@@ -71,9 +74,13 @@ def suppress(conn: Connection, email: str, reason: str) -> None:
         conn.execute(insert(suppressions).values(email_hash=h, reason=reason, at=datetime.now(UTC)))
 
 
-def _fields(record: Contact) -> dict[str, Any]:
+def _fields(record: Contact, existing: bool) -> dict[str, Any]:
+    """Column values to write: personal fields that are given, and flags (sticky ones only turned on)."""
     values = {f: getattr(record, f) for f in PERSONAL_FIELDS if getattr(record, f) is not None}
-    values.update({f: getattr(record, f) for f in FLAG_FIELDS})
+    for flag in FLAG_FIELDS:
+        value = bool(getattr(record, flag))
+        if value or not existing or flag not in STICKY_FLAGS:
+            values[flag] = value
     return values
 
 
@@ -123,12 +130,12 @@ def save_contact(conn: Connection, record: Contact) -> tuple[int | None, str]:
     """
     if record.email and is_suppressed(conn, record.email):
         return None, "suppressed"
-    values = _fields(record)
+    values = _fields(record, existing=True)
     contact_id = find_contact_id(conn, record.source, record.external_id)
     if contact_id is not None:
         anonymised = conn.execute(select(contacts.c.anonymised_at).where(contacts.c.id == contact_id)).scalar()
         if anonymised is not None:  # never re-identify an anonymised contact
-            values = {f: values[f] for f in FLAG_FIELDS}
+            values = {f: values[f] for f in FLAG_FIELDS if f in values}
         conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))
         return contact_id, "updated"
     outcome = "created"
@@ -154,6 +161,7 @@ def save_contact(conn: Connection, record: Contact) -> tuple[int | None, str]:
         if same_email:
             outcome, candidates = "conflict", same_email
     now = datetime.now(UTC)
+    values = _fields(record, existing=False)
     inserted = conn.execute(insert(contacts).values(**values, created_at=now, updated_at=now)).inserted_primary_key
     assert inserted is not None
     new_id = int(inserted[0])
