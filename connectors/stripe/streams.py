@@ -23,7 +23,13 @@ from sqlalchemy import select, update
 
 from vwfund.connectors.stripe.api import Params, StripeApi
 from vwfund.connectors.stripe.convert import Obj, customer_contact, payout_record, subscription_plan
-from vwfund.connectors.stripe.events import EVENT_TYPES, Target, object_created, records_for_events
+from vwfund.connectors.stripe.events import (
+    EVENT_TYPES,
+    Target,
+    object_created,
+    records_for_events,
+    records_for_targets,
+)
 from vwfund.connectors.stripe.mode import ensure_mode
 from vwfund.connectors.stripe.objects import (
     CHARGE_EXPAND,
@@ -211,8 +217,8 @@ class StripeStreams:
         for i in range(0, len(refund_charges), 100):
             batch = [t for t in refund_charges[i:i + 100] if t not in seen]
             seen.update(batch)
-            yield Page([r for t in batch for r in fetch_object(api, *t)])
-        old = {
+            yield Page(records_for_targets(api, batch))
+        old: dict[str, tuple[int | None, Params, ConvertPage]] = {
             "/v1/disputes": (lo - int(REREAD_DISPUTES.total_seconds()), expand_params(DISPUTE_EXPAND, "data."),
                              lambda objs: disputes_records(api, objs)),
             "/v1/charges": (lo - int(REREAD_PENDING.total_seconds()), expand_params(CHARGE_EXPAND, "data."),
