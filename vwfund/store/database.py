@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 from vwfund.errors import LockedError, StoreError
 from vwfund.store import migrate
@@ -191,7 +190,7 @@ def create_store_engine(url: str) -> Engine:
         if not db or db == ":memory:":
             raise StoreError("an in-memory SQLite store cannot be shared between runs; give a file path")
         _prepare_sqlite_file(Path(db))
-        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 60})
+        engine = create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=False, connect_args={"timeout": 60})
         _install_sqlite_hooks(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":

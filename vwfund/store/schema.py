@@ -169,6 +169,7 @@ donations = Table(
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     UniqueConstraint("source", "external_id"),
     Index("ix_donations_contact_ref", "contact_source", "contact_external_id"),
+    Index("ix_donations_campaign_status", "campaign", "status"),
 )
 
 recurring_plans = Table(
@@ -237,6 +238,7 @@ engagement_events = Table(
     Column("kind", String(16), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("audience", "email_hash", "mailing_id", "kind", "at"),
+    Index("ix_engagement_events_mailing", "audience", "mailing_id", "at"),
 )
 
 suppressions = Table(
