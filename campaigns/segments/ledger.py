@@ -195,6 +195,31 @@ def _put(col: array[int], i: int, value: int) -> None:
         col[i] = value
 
 
+def _year_decoder(n_years: int) -> Any:
+    """Decode packed per-year counts to (presence mask, gifts in those years, this year's, last year's);
+    results are cached, as donors share few distinct patterns."""
+    bits = [(k // YEARS_PER_SUM, FIELD_BITS * (k % YEARS_PER_SUM), 1 << k) for k in range(n_years)]
+    cache: dict[tuple[Any, ...], tuple[int, int, int, int]] = {}
+
+    def decode(packed: tuple[Any, ...]) -> tuple[int, int, int, int]:
+        found = cache.get(packed)
+        if found is None:
+            sums = [int(v) for v in packed]
+            counts = [(sums[j] >> shift) & FIELD_MASK for j, shift, _bit in bits]
+            found = cache[packed] = _summarise(counts)
+        return found
+
+    return decode
+
+
+def _summarise(counts: list[int]) -> tuple[int, int, int, int]:
+    mask = 0
+    for k, count in enumerate(counts):
+        if count:
+            mask |= 1 << k
+    return mask, sum(counts), counts[0], counts[1]
+
+
 def read_donors(conn: Connection, period: Period, tz: str) -> DonorTable:
     """Aggregate every counted gift before the cutoff into a DonorTable (one streamed query)."""
     t = DonorTable(period)
@@ -203,22 +228,19 @@ def read_donors(conn: Connection, period: Period, tz: str) -> DonorTable:
     as_of = period.as_of
     n_years = len(period.year_starts)
     older_bit = 1 << n_years
-    bits = [(k // YEARS_PER_SUM, FIELD_BITS * (k % YEARS_PER_SUM), 1 << k) for k in range(n_years)]
+    decode = _year_decoder(n_years)
     money: dict[str, tuple[array[int], ...]] = {}
     stmt = _aggregate_query(period).execution_options(yield_per=20_000)
     for row in conn.execute(stmt):
-        cid, currency, first, last, n, total, s_this, s_last, n_win, s_win, *packed = row
+        cid, currency, first, last, n, total, s_this, s_last, n_win, s_win = row[:10]
         if cid is None:  # gifts not linked to any contact
             continue
         if n > FIELD_MASK:  # a packed field could have overflowed: count this one exactly
-            per_year = _exact_year_counts(conn, period, cid, currency)
+            mask, in_years, n_this, n_last = _summarise(_exact_year_counts(conn, period, cid, currency))
         else:
-            sums = [int(v) for v in packed]
-            per_year = [(sums[j] >> shift) & FIELD_MASK for j, shift, _bit in bits]
-        mask = older_bit if n > sum(per_year) else 0
-        for count, (_j, _shift, bit) in zip(per_year, bits, strict=True):
-            if count:
-                mask |= bit
+            mask, in_years, n_this, n_last = decode(tuple(row[10:]))
+        if n > in_years:
+            mask |= older_bit
         last_local = local_day(last)
         i = index.get(cid)
         if i is None:
@@ -229,8 +251,8 @@ def read_donors(conn: Connection, period: Period, tz: str) -> DonorTable:
             t.last_gift_year.append(last_local.year)
             t.gifts.append(n)
             t.gifts_window.append(n_win)
-            t.gifts_this_year.append(per_year[0])
-            t.gifts_last_year.append(per_year[1])
+            t.gifts_this_year.append(n_this)
+            t.gifts_last_year.append(n_last)
             t.years.append(mask)
         else:  # the same donor in a second currency
             t.recency_days[i] = min(t.recency_days[i], (as_of - last_local).days)
@@ -238,16 +260,21 @@ def read_donors(conn: Connection, period: Period, tz: str) -> DonorTable:
             t.last_gift_year[i] = max(t.last_gift_year[i], last_local.year)
             t.gifts[i] += n
             t.gifts_window[i] += n_win
-            t.gifts_this_year[i] += per_year[0]
-            t.gifts_last_year[i] += per_year[1]
+            t.gifts_this_year[i] += n_this
+            t.gifts_last_year[i] += n_last
             t.years[i] |= mask
         cols = money.get(currency)
         if cols is None:
             cols = money[currency] = tuple(array("q") for _ in MONEY_KINDS)
-        _put(cols[0], i, int(total))
-        _put(cols[1], i, int(s_win))
-        _put(cols[2], i, int(s_this))
-        _put(cols[3], i, int(s_last))
+        total_col, window_col, this_col, last_col = cols
+        if len(total_col) == i:  # the usual case: the next row of this currency's columns
+            total_col.append(int(total))
+            window_col.append(int(s_win))
+            this_col.append(int(s_this))
+            last_col.append(int(s_last))
+        else:
+            for col, amount in zip(cols, (total, s_win, s_this, s_last), strict=True):
+                _put(col, i, int(amount))
     for currency, cols in money.items():
         for col in cols:
             if len(col) < len(t.contact_id):
