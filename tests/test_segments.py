@@ -240,3 +240,17 @@ def test_the_ledger_query_walks_the_covering_index_without_sorting(sqlite_store)
     with sqlite_store.read() as conn:
         plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}"))
     assert "COVERING INDEX ix_donations_segments_ledger" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_giver_too_large_for_the_packed_year_counts_is_counted_exactly(app, monkeypatch):
+    from vwfund.campaigns.segments import ledger
+
+    ids = seed(app.store)
+    settings = load_settings(Config({}, env={}))
+    packed = compute(app.store, settings, AS_OF)
+    # pretend a packed field holds at most 1 gift: every donor with 2 or more gifts takes the exact path
+    monkeypatch.setattr(ledger, "FIELD_MASK", 1)
+    exact = compute(app.store, settings, AS_OF)
+    assert exact.computed.members == packed.computed.members
+    assert exact.computed.retention == packed.computed.retention
+    assert names(ids, exact.computed.members["downgraded"]) == {"down", "monthly", "paused"}
