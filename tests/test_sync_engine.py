@@ -39,8 +39,7 @@ def source_pages(n_objects: int, page_size: int, fail_at: int | None = None):
     def fetch(ctx: StreamContext) -> Iterator[Page]:
         after = int(ctx.cursor) if ctx.cursor else -1
         remaining = [o for i, o in enumerate(objects) if i > after]
-        page_no = 0
-        for start in range(0, len(remaining), page_size):
+        for page_no, start in enumerate(range(0, len(remaining), page_size)):
             if fail_at is not None and page_no == fail_at:
                 raise Crash("connection lost")
             chunk = remaining[start : start + page_size]
@@ -52,7 +51,6 @@ def source_pages(n_objects: int, page_size: int, fail_at: int | None = None):
                                         contact_external_id=f"cus_{ext}"))
             last_index = after + start + len(chunk)
             yield Page(records, cursor=str(last_index))
-            page_no += 1
 
     return fetch
 
@@ -115,9 +113,8 @@ def test_a_second_run_of_the_same_stream_is_refused_clearly(store):
     with store.lock("sync:fake.charges"):
         result = run_stream(store, Stream("fake.charges", ("id",), source_pages(5, 5)))
         assert result.status == "locked" and "already running" in result.errors[0]
-        with pytest.raises(LockedError):
-            with store.lock("sync:fake.charges"):
-                pass
+        with pytest.raises(LockedError), store.lock("sync:fake.charges"):
+            pass
     assert run_stream(store, Stream("fake.charges", ("id",), source_pages(5, 5))).ok
 
 
