@@ -193,6 +193,29 @@ def _guarded(result: RunResult, work: Callable[[], None]) -> None:
         log.debug("run %s could not start:\n%s", result.stream, traceback.format_exc())
 
 
+def _logged_run(store: Store, name: str, direction: str, body: Callable[[RunResult], None]) -> RunResult:
+    """Run ``body`` under the stream's lock with a run-log row; a failure is recorded, not raised."""
+    started = utcnow()
+    result = RunResult(name, direction, started_at=started)
+
+    def work() -> None:
+        with store.lock(f"{'sync' if direction == 'pull' else direction}:{name}"):
+            run_id = _start_run(store, name, direction, started)
+            try:
+                body(result)
+            except Exception as exc:  # recorded in the run log; the next step of a nightly run still goes
+                result.status = "failed"
+                result.errors.append(describe_error(exc))
+                log.debug("run %s failed:\n%s", name, traceback.format_exc())
+            finally:
+                result.finished_at = utcnow()
+                _finish_run(store, run_id, result)
+
+    _guarded(result, work)
+    result.finished_at = result.finished_at or utcnow()
+    return result
+
+
 def run_stream(
     store: Store,
     stream: Stream,
@@ -202,34 +225,21 @@ def run_stream(
     progress: Progress | None = None,
 ) -> RunResult:
     """Pull one stream: each page and its cursor are saved in one transaction."""
-    started = utcnow()
-    result = RunResult(stream.name, "pull", started_at=started)
 
-    def work() -> None:
-        with store.lock(f"sync:{stream.name}"):
-            run_id = _start_run(store, stream.name, "pull", started)
-            try:
-                with store.read() as conn:
-                    cursor = None if full or since else load_cursor(conn, stream.name)
-                ctx = StreamContext(cursor=cursor, started_at=started, full=full, since=since, notes=result.notes)
-                for page in stream.fetch(ctx):
-                    with store.begin() as conn:
-                        result.counts.update(save_records(conn, page.records))
-                        if page.cursor is not None:
-                            save_cursor(conn, stream.name, page.cursor)
-                    if progress:
-                        progress(len(page.records))
-            except Exception as exc:  # recorded in the run log; the next step of a nightly run still goes
-                result.status = "failed"
-                result.errors.append(describe_error(exc))
-                log.debug("run %s failed:\n%s", result.stream, traceback.format_exc())
-            finally:
-                result.finished_at = utcnow()
-                _finish_run(store, run_id, result)
+    def body(result: RunResult) -> None:
+        with store.read() as conn:
+            cursor = None if full or since else load_cursor(conn, stream.name)
+        assert result.started_at is not None
+        ctx = StreamContext(cursor=cursor, started_at=result.started_at, full=full, since=since, notes=result.notes)
+        for page in stream.fetch(ctx):
+            with store.begin() as conn:
+                result.counts.update(save_records(conn, page.records))
+                if page.cursor is not None:
+                    save_cursor(conn, stream.name, page.cursor)
+            if progress:
+                progress(len(page.records))
 
-    _guarded(result, work)
-    result.finished_at = result.finished_at or utcnow()
-    return result
+    return _logged_run(store, stream.name, "pull", body)
 
 
 def record_pushed(conn: Connection, target: str, items: Sequence[PushedItem]) -> None:
@@ -260,37 +270,23 @@ def pushed_items(conn: Connection, target: str, scope: str) -> dict[str, str | N
 
 def run_push(store: Store, push: Push, *, progress: Progress | None = None) -> RunResult:
     """Run a push: each batch's accepted items are recorded in push state as soon as it is answered."""
-    started = utcnow()
-    result = RunResult(push.name, "push", started_at=started)
 
-    def work() -> None:
-        with store.lock(f"push:{push.name}"):
-            run_id = _start_run(store, push.name, "push", started)
-            try:
-                with store.read() as conn:
-                    batches = list(push.batches(conn))
-                for batch in batches:
-                    outcome = push.send(batch)
-                    with store.begin() as conn:
-                        record_pushed(conn, push.target, outcome.pushed)
-                    result.counts.update(outcome.counts)
-                    result.counts["pushed"] += len(outcome.pushed)
-                    result.errors.extend(outcome.errors)
-                    if progress:
-                        progress(len(outcome.pushed))
-                if result.errors:
-                    result.status = "partial"
-            except Exception as exc:  # recorded in the run log; the next step of a nightly run still goes
-                result.status = "failed"
-                result.errors.append(describe_error(exc))
-                log.debug("run %s failed:\n%s", result.stream, traceback.format_exc())
-            finally:
-                result.finished_at = utcnow()
-                _finish_run(store, run_id, result)
+    def body(result: RunResult) -> None:
+        with store.read() as conn:
+            batches = list(push.batches(conn))
+        for batch in batches:
+            outcome = push.send(batch)
+            with store.begin() as conn:
+                record_pushed(conn, push.target, outcome.pushed)
+            result.counts.update(outcome.counts)
+            result.counts["pushed"] += len(outcome.pushed)
+            result.errors.extend(outcome.errors)
+            if progress:
+                progress(len(outcome.pushed))
+        if result.errors:
+            result.status = "partial"
 
-    _guarded(result, work)
-    result.finished_at = result.finished_at or utcnow()
-    return result
+    return _logged_run(store, push.name, "push", body)
 
 
 def run_status(store: Store) -> list[dict[str, Any]]:
