@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from vwfund.app import App
@@ -35,13 +37,13 @@ def donations_list(app: App, campaign: str | None, since: str | None, status: st
     with app.store.read() as conn:
         rows = list(iter_donations(conn, campaign=campaign, since=since_at, status=status, limit=limit))
 
-    def render(rs: list[dict[str, object]]) -> str:
+    def render(rs: list[dict[str, Any]]) -> str:
         shown = [
             {
                 "received": f"{r['received_at'].astimezone(zone(app.config.timezone)):%Y-%m-%d %H:%M}",
                 "source": r["source"],
                 "id": r["external_id"],
-                "amount": format_minor(int(r["amount_minor"]), str(r["currency"]), app.config.locale),  # type: ignore[call-overload]
+                "amount": format_minor(int(r["amount_minor"]), str(r["currency"]), app.config.locale),
                 "refunded": r["refunded_minor"] or "",
                 "status": r["status"],
                 "campaign": r["campaign"] or "",
