@@ -185,6 +185,23 @@ def sqlite_app(sqlite_store: Store, builtin_plugins: Any) -> Iterator[App]:
     a.close()
 
 
+def command_paths(group: Any, prefix: str = "vwfund") -> list[tuple[str, Any]]:
+    """Every command and group under ``group``, as ("vwfund sub cmd", click command) pairs."""
+    import click
+
+    found = []
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if command is None:
+            continue
+        path = f"{prefix} {name}"
+        found.append((path, command))
+        if isinstance(command, click.Group):
+            found += command_paths(command, path)
+    return found
+
+
 class Cli:
     """Runs ``vwfund`` commands in-process against an App."""
 

@@ -5,32 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import click
 import pytest
+from conftest import command_paths
 
 from vwfund.cli.main import build_cli
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def all_commands(group: click.Group, prefix: str = "vwfund") -> list[tuple[str, click.Command]]:
-    found = []
-    ctx = click.Context(group)
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        if command is None:
-            continue
-        path = f"{prefix} {name}"
-        found.append((path, command))
-        if isinstance(command, click.Group):
-            found += all_commands(command, path)
-    return found
-
-
 def test_every_command_has_help_and_a_readme_mention():
     readme = README.read_text(encoding="utf-8")
     missing_help, missing_doc = [], []
-    for path, command in all_commands(build_cli()):
+    for path, command in command_paths(build_cli()):
         if not (command.help or command.short_help):
             missing_help.append(path)
         if path not in readme:

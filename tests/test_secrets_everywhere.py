@@ -8,6 +8,7 @@ import os
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import command_paths
 from sqlalchemy import inspect, select, text
 
 from vwfund.app import App
@@ -22,22 +23,6 @@ CIVICRM_SITE_KEY = "civicrm-site-key-never-shown-000001"
 SECRETS = (STRIPE_KEY, WEBHOOK_SECRET, MAILCHIMP_KEY, CIVICRM_KEY, CIVICRM_SITE_KEY)
 DEAD = "http://127.0.0.1:9"  # nothing listens: every call fails at once
 SKIP = {"vwfund serve", "vwfund demo"}  # serve blocks; demo uses no keys and is tested on its own
-
-
-def leaf_commands(group: click.Group, prefix: str = "vwfund") -> list[tuple[str, click.Command]]:
-    found = []
-    ctx = click.Context(group)
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        if command is None:
-            continue
-        path = f"{prefix} {name}"
-        if isinstance(command, click.Group):
-            found.append((path, command))
-            found += leaf_commands(command, path)
-        else:
-            found.append((path, command))
-    return found
 
 
 def arguments_for(command: click.Command, tmp_path) -> list[str]:
@@ -60,7 +45,7 @@ def arguments_for(command: click.Command, tmp_path) -> list[str]:
     return values
 
 
-@pytest.mark.parametrize("path_command", [pc for pc in leaf_commands(build_cli()) if pc[0] not in SKIP],
+@pytest.mark.parametrize("path_command", [pc for pc in command_paths(build_cli()) if pc[0] not in SKIP],
                          ids=lambda pc: pc[0])
 def test_no_command_shows_a_secret(path_command, sqlite_store, builtin_plugins, tmp_path, caplog):
     path, command = path_command
