@@ -46,6 +46,8 @@ from zoneinfo import ZoneInfo
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from vwfund.testing.server import LoopbackService
+
 API_PREFIX = "/civicrm/ajax/api4"
 GENERIC_ERROR = "Sorry an error occurred and your request was not completed. (Error ID: {error_id})"
 SECURITY_ALERT = "SECURITY ALERT: Ajax requests can only be issued by javascript clients, eg. CRM.api4()."
@@ -503,7 +505,7 @@ class FakeApi:
         return []
 
 
-class FakeCiviCRM:
+class FakeCiviCRM(LoopbackService):
     """The HTTP side: a threaded WSGI server on 127.0.0.1 serving :class:`FakeApi`."""
 
     def __init__(self, api_key: str = "test-civi-key", site_key: str | None = "test-site-key",
@@ -520,35 +522,15 @@ class FakeCiviCRM:
         self.calls = 0
         self.raw_json_bodies = 0
         self.log: list[tuple[str, str]] = []
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def start(self) -> FakeCiviCRM:
-        """Serve on a free loopback port in a background thread."""
-        self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeCiviCRM:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _make_server(self) -> BaseWSGIServer:
+        return make_server("127.0.0.1", 0, self.wsgi, threaded=True)
 
     @property
     def url(self) -> str:
         """The base URL to configure as ``[civicrm] url``."""
-        assert self._server is not None, "start the fake first"
-        return f"http://127.0.0.1:{self._server.server_port}{self.base_path}"
+        return f"http://127.0.0.1:{self.port}{self.base_path}"
 
     # -- test helpers --------------------------------------------------------------------------------
     def inject(self, entity: str | None, action: str | None, status: int, times: int = 1, after: bool = False) -> None:

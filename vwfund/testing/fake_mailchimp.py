@@ -41,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from vwfund.testing.server import LoopbackService
+
 DEFAULT_KEY = "0123456789abcdef0123456789abcdef-us21"
 MAX_CONNECTIONS = 10
 MAX_BULK = 500
@@ -111,7 +113,7 @@ class FakeList:
         return self._order
 
 
-class FakeMailchimp:
+class FakeMailchimp(LoopbackService):
     """The fake server and its state; ``with FakeMailchimp() as fake: fake.url`` is the API base."""
 
     def __init__(self, api_key: str = DEFAULT_KEY, list_ids: tuple[str, ...] = ("list0001",),
@@ -134,37 +136,18 @@ class FakeMailchimp:
         self._flight_lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
 
     # -- life cycle -------------------------------------------------------------------------------------
 
     @property
     def root(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        port = self._server.server_address[1]
-        return f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
         """The API base (``.../3.0``) to give as ``[mailchimp] api_base``."""
         return f"{self.root}/3.0"
-
-    def start(self) -> FakeMailchimp:
-        """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-mailchimp", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> FakeMailchimp:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- seeding and inspection ----------------------------------------------------------------------------
 

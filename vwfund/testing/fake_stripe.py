@@ -36,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from vwfund.testing.server import LoopbackService
+
 EVENT_RETENTION_SECONDS = 30 * 86400
 MAX_LIMIT = 100
 _PREFIX = {"charges": "ch", "customers": "cus", "balance_transactions": "txn", "refunds": "re", "disputes": "dp",
@@ -194,7 +196,7 @@ class FakeState:
     keep_requests: bool = True
 
 
-class FakeStripe:
+class FakeStripe(LoopbackService):
     """The fake server: start it as a context manager (or ``start()``/``stop()``); mutate it with methods."""
 
     def __init__(self, api_key: str = "sk_test_fakefakefake1234", livemode: bool = False) -> None:
@@ -203,37 +205,18 @@ class FakeStripe:
             self.state.collections[kind] = Collection()
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ---- life cycle -------------------------------------------------------------------------------
-    def start(self) -> FakeStripe:
-        """Listen on 127.0.0.1 on a free port, in a background thread."""
+    def _make_server(self) -> ThreadingHTTPServer:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeStripe:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        return server
 
     @property
     def url(self) -> str:
         """The base URL to give as ``[stripe] api_base``."""
-        assert self._server is not None, "start the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def api_key(self) -> str:
