@@ -32,6 +32,44 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def parse_bool(where: str, value: Any) -> bool:
+    """A yes/no setting: true/false, yes/no, on/off, 1/0; ``where`` names it in the error ("[gdpr] x")."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{where} must be true or false, not {value!r}")
+
+
+def parse_int(where: str, value: Any, minimum: int | None = None) -> int:
+    """A whole-number setting (at least ``minimum``); ``where`` names it in the error."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where} must be a whole number, not {value!r}")
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where} must be a whole number, not {value!r}") from exc
+    if minimum is not None and number < minimum:
+        raise ConfigError(f"{where} must be at least {minimum}, not {number}")
+    return number
+
+
+def parse_names(where: str, value: Any) -> tuple[str, ...]:
+    """A list of names: a TOML list, or comma-separated text (as environment variables give it)."""
+    if isinstance(value, str):
+        items: list[Any] = [v.strip() for v in value.split(",")]
+    elif isinstance(value, list | tuple):
+        items = [v.strip() if isinstance(v, str) else v for v in value]
+    else:
+        raise ConfigError(f"{where} must be a list of names, not {value!r}")
+    if any(not isinstance(v, str) for v in items):
+        raise ConfigError(f"{where} must be a list of names (text), not {value!r}")
+    return tuple(v for v in items if v)
+
+
 def is_secret(key: str) -> bool:
     """Whether a setting's name marks it as a secret."""
     k = key.lower()
@@ -128,25 +166,13 @@ class Config:
             )
         return str(value)
 
-    def get_int(self, section: str, key: str, default: int) -> int:
+    def get_int(self, section: str, key: str, default: int, minimum: int | None = None) -> int:
         """An integer setting; a bad value is reported by name."""
-        value = self.get(section, key, default)
-        try:
-            return int(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"[{section}] {key} must be a whole number, not {value!r}") from exc
+        return parse_int(f"[{section}] {key}", self.get(section, key, default), minimum)
 
     def get_bool(self, section: str, key: str, default: bool) -> bool:
-        """A yes/no setting; accepts true/false, yes/no, 1/0."""
-        value = self.get(section, key, default)
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"[{section}] {key} must be true or false, not {value!r}")
+        """A yes/no setting; accepts true/false, yes/no, on/off, 1/0."""
+        return parse_bool(f"[{section}] {key}", self.get(section, key, default))
 
     def section(self, name: str) -> dict[str, Any]:
         """Every key of a section, with precedence applied."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from vwfund.config import Config
+from vwfund.config import Config, parse_bool, parse_int, parse_names
 from vwfund.errors import ConfigError
 from vwfund.timeutil import local_year, year_bounds
 
@@ -88,38 +88,15 @@ class Policy:
 
 
 def _whole(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"[gdpr] {key} must be a whole number, not {value!r}")
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"[gdpr] {key} must be a whole number, not {value!r}") from exc
-    if number < minimum:
-        raise ConfigError(f"[gdpr] {key} must be at least {minimum}, not {number}")
-    return number
+    return parse_int(f"[gdpr] {key}", value, minimum)
 
 
 def _flag(key: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"[gdpr] {key} must be true or false, not {value!r}")
+    return parse_bool(f"[gdpr] {key}", value)
 
 
 def _names(key: str, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):  # from the environment: comma-separated
-        items = [v.strip() for v in value.split(",")]
-    elif isinstance(value, list | tuple):
-        items = [v.strip() if isinstance(v, str) else v for v in value]
-    else:
-        raise ConfigError(f"[gdpr] {key} must be a list of names, not {value!r}")
-    if any(not isinstance(v, str) for v in items):
-        raise ConfigError(f"[gdpr] {key} must be a list of names (text), not {value!r}")
-    return tuple(v for v in items if v)
+    return parse_names(f"[gdpr] {key}", value)
 
 
 def _text(key: str, value: Any) -> str:
