@@ -72,24 +72,25 @@ def stored(store: Store) -> dict[str, tuple[int, int]]:
 
 
 def deliver_stream(fake: FakeStripe, url: str, count: int, seed: int, figures: LoadFigures) -> None:
-    """Make new gifts and refunds in the fake while the syncs run, and deliver each event as Stripe does
-    (re-delivered until answered 2xx)."""
+    """While the syncs run, make new gifts in the fake and refund some of them, delivering each event as
+    Stripe does (re-delivered until answered 2xx).
+
+    The gifts are made after the Stripe sync started, so only the webhook brings them in during the run.
+    (Refunds of gifts a running sync reads are the xfail tests at the end of this file.)
+    """
     rng = random.Random(seed)
     session = requests.Session()
-    with fake._lock:
-        old = [i for i in fake.state.collections["charges"]._ids]
+    time.sleep(0.5)  # the syncs have started: what follows is newer than their windows
+    made: list[str] = []
     for n in range(count):
-        if n % 3 == 2 and old:
-            target = old.pop(rng.randrange(len(old)))
-            charge = fake.get("charges", target)
-            if charge is None or charge["status"] != "succeeded" or charge["amount_refunded"] >= charge["amount"]:
-                continue
-            fake.refund(target, min(100, charge["amount"] - charge["amount_refunded"]))
-            event = fake.events_about(target)[-1]
+        if n % 3 == 2 and made:
+            target = made.pop(rng.randrange(len(made)))
+            fake.refund(target, 100 + rng.randrange(200))
         else:
-            charge = fake.add_charge(700 + rng.randrange(3000), email=f"hook{seed}-{n}@example.org",
-                                     metadata={"campaign": "walk26"})
-            event = fake.events_about(charge["id"])[-1]
+            target = fake.add_charge(700 + rng.randrange(3000), email=f"hook{seed}-{n}@example.org",
+                                     metadata={"campaign": "walk26"})["id"]
+            made.append(target)
+        event = fake.events_about(target)[-1]
         body, headers = signed_delivery(event, SECRET)
         for _attempt in range(20):
             figures.deliveries += 1
@@ -179,10 +180,9 @@ def test_two_syncs_and_a_webhook_stream_at_once_leave_exact_totals(store, builti
     final, info = run_load(store, builtin_plugins, webhook_server, stripe_size=150, civi_size=80, deliveries=45)
     expected = info["expected"]
     assert final == expected, json.dumps(info, default=str)
-    assert info["during"]["civicrm"] == expected["civicrm"]  # nothing else writes CiviCRM gifts
     assert expected["stripe"][0] == 150 + 30  # the hooks' new gifts are in the fake...
-    assert info["during"]["stripe"][0] == expected["stripe"][0]  # ...and reached the store by webhook, once each
-    assert info["figures"].statuses.get(200, 0) >= 45 - 15
+    assert info["during"] == expected  # ...and reached the store by webhook, once each, refunds subtracted once
+    assert info["figures"].statuses == {200: 45}
 
 
 def test_the_same_through_faults_on_a_fifth_of_requests(store, builtin_plugins, webhook_server):
@@ -191,3 +191,76 @@ def test_the_same_through_faults_on_a_fifth_of_requests(store, builtin_plugins, 
     assert final == info["expected"], json.dumps(info, default=str)
     faults = info["faults"]
     assert sum(faults.get(k, 0) for k in ("throttle", "server_error", "drop", "lost_answer", "malformed")) > 5, faults
+
+
+# ---- changes made while a Stripe sync runs ------------------------------------------------------------------
+
+
+@pytest.fixture
+def clocked_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
+    """A live-mode fake whose clock the sync engine follows (so a test can move time during a run)."""
+    from datetime import UTC, datetime
+
+    with FakeStripe(api_key="sk_live_loadclock000000001", livemode=True) as f:
+        monkeypatch.setattr("vwfund.sync.utcnow", lambda: datetime.fromtimestamp(f.now(), UTC))
+        yield f
+
+
+def refund_while_the_run_reads(fake: FakeStripe, charge_id: str, path: str = "/v1/disputes") -> None:
+    """When the sync first asks for ``path`` (the stream after charges), refund part of a charge it has
+    just read and let some seconds pass, as a busy day would, before the events stream starts."""
+    original = fake.handle
+    done: list[bool] = []
+
+    def handle(method: str, p: str, *args: Any) -> Any:
+        if p == path and not done:
+            done.append(True)
+            fake.refund(charge_id, 100)
+            fake.advance(5)
+        return original(method, p, *args)
+
+    fake.handle = handle  # type: ignore[method-assign]
+
+
+def _refunded(store: Store, charge_id: str) -> int:
+    with store.read() as conn:
+        return int(conn.execute(select(donations.c.refunded_minor)
+                                .where(donations.c.external_id == charge_id)).scalar_one())
+
+
+@pytest.mark.xfail(strict=True, reason="stripe streams._events: the first run starts the events cursor at the "
+                                       "events stream's own start, so a refund made after the charges stream "
+                                       "read the charge and before the events stream started is never read")
+def test_a_refund_made_during_the_first_sync_is_read_by_the_next(sqlite_store, builtin_plugins, clocked_fake):
+    fake = clocked_fake
+    charge = fake.add_charge(2500, email="an@example.org", created=fake.now() - 3600)
+    fake.advance(5)
+    app = make_app(sqlite_store, builtin_plugins, {"stripe": {"api_key": fake.api_key, "api_base": fake.url}})
+    refund_while_the_run_reads(fake, charge["id"])
+    assert all(r.ok for r in nightly.pull(app, "stripe"))
+    fake.advance(5)
+    assert all(r.ok for r in nightly.pull(app, "stripe"))
+    app.close()
+    assert _refunded(sqlite_store, charge["id"]) == 100
+
+
+@pytest.mark.xfail(strict=True, reason="stripe streams._already_fresh: an event about a charge read in this run "
+                                       "is skipped even when the event came after the read (it compares the "
+                                       "charge's creation time, not the time of the read), and the next run's "
+                                       "events window starts after it")
+def test_a_refund_of_a_new_gift_made_during_a_sync_is_read_by_the_next(sqlite_store, builtin_plugins,
+                                                                        clocked_fake):
+    fake = clocked_fake
+    app = make_app(sqlite_store, builtin_plugins, {"stripe": {"api_key": fake.api_key, "api_base": fake.url}})
+    fake.add_charge(1000, email="first@example.org", created=fake.now() - 3600)
+    fake.advance(5)
+    assert all(r.ok for r in nightly.pull(app, "stripe"))
+    fake.advance(5)
+    charge = fake.add_charge(2500, email="an@example.org")
+    fake.advance(5)
+    refund_while_the_run_reads(fake, charge["id"])
+    assert all(r.ok for r in nightly.pull(app, "stripe"))
+    fake.advance(5)
+    assert all(r.ok for r in nightly.pull(app, "stripe"))
+    app.close()
+    assert _refunded(sqlite_store, charge["id"]) == 100
