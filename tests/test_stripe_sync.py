@@ -283,6 +283,7 @@ def test_crash_at_a_random_page_then_rerun_equals_a_clean_run(tmp_path, builtin_
         fake.add_charge(200 + i, customer=customers[i % 120]["id"] if i % 3 else None,
                         email=f"g{i}@example.org", created=start + 500 + i)
     fake.add_payout([f"ch_{i:014d}" for i in range(300)])
+    fake.advance(5)  # every seeded object is older than both runs' start, whatever second the test begins in
     settings = stripe_settings(fake)
     settings["stripe"]["pages_per_commit"] = 1
     clean = open_store(f"sqlite:///{tmp_path / 'clean.db'}")
