@@ -111,27 +111,35 @@ def sync_until_ok(app: App, connector: str, figures: LoadFigures, tries: int = 1
     raise AssertionError(f"{connector} never synced: {[r.errors for r in results]}")
 
 
+class WebhookServer:
+    """The Stripe webhook app of an App, served by a threaded HTTP server on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.server: Any = None
+        self.app: App | None = None
+
+    def start(self, app: App) -> str:
+        """Serve ``app``'s webhook endpoint; its URL."""
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, make_webhook_app(app), threaded=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_port}/webhook"
+
+    def stop(self) -> None:
+        """Stop serving and close the app."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        if self.app is not None:
+            self.app.close()
+
+
 @pytest.fixture
-def webhook_server(store: Store, builtin_plugins: Any) -> Iterator[Any]:
-    """Start a threaded HTTP server for the webhook app of an app made by the test (set ``.app``)."""
-
-    class Holder:
-        server: Any = None
-        app: App | None = None
-
-        def start(self, app: App) -> str:
-            self.app = app
-            self.server = make_server("127.0.0.1", 0, make_webhook_app(app), threaded=True)
-            threading.Thread(target=self.server.serve_forever, daemon=True).start()
-            return f"http://127.0.0.1:{self.server.server_port}/webhook"
-
-    holder = Holder()
-    yield holder
-    if holder.server is not None:
-        holder.server.shutdown()
-        holder.server.server_close()
-    if holder.app is not None:
-        holder.app.close()
+def webhook_server() -> Iterator[WebhookServer]:
+    """A webhook server the test starts with its app."""
+    server = WebhookServer()
+    yield server
+    server.stop()
 
 
 def run_load(store: Store, plugins: Any, server: Any, *, stripe_size: int, civi_size: int, deliveries: int,

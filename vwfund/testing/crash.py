@@ -43,6 +43,7 @@ from vwfund.store.schema import (
     push_state,
     recurring_plans,
 )
+from vwfund.testing.faults import FAULT_KINDS, FaultPlan, FaultProxy
 
 #: Donation columns a crash must leave exactly as a clean run does.
 DONATION_COLUMNS = ("source", "external_id", "amount_minor", "currency", "refunded_minor", "fee_minor", "status",
@@ -259,38 +260,54 @@ class Scenario:
         return 0
 
 
-def compare_with_clean_run(factory: Callable[[], Scenario], base: Path, *, kills: int, rng: random.Random,
-                           settings_url: Callable[[Scenario], str | None] | None = None) -> dict[str, Any]:
-    """One clean run and one crash trial (``kills`` SIGKILLs) on fresh stores and identical fresh fakes.
+def _fresh(base: Path, label: str, rng: random.Random) -> tuple[Path, str]:
+    work = base / f"{label}-{rng.randrange(10**9)}"
+    work.mkdir(parents=True)
+    return work, f"sqlite:///{work / 'store.db'}"
 
-    Returns the trial, the reference duration, the differences of store and fake (empty when equal), and
-    requests made. ``settings_url`` may name another base URL to reach the fake by (a fault proxy's)."""
-    results: dict[str, Any] = {}
-    for label in ("clean", "crash"):
-        work = base / f"{label}-{rng.randrange(10**9)}"
-        work.mkdir(parents=True)
-        db_url = f"sqlite:///{work / 'store.db'}"
-        with factory() as scenario:
-            scenario.prepare_store(db_url)
-            env = isolated_env(work, scenario.settings(settings_url(scenario) if settings_url else None))
-            if label == "clean":
-                outcome = run_vwfund(db_url, scenario.args, env)
-                if outcome.exit_code != 0:
-                    raise AssertionError(f"clean run of {scenario.name} failed:\n{outcome.output}")
-                results["clean_seconds"] = outcome.seconds
-                trial = None
-            else:
-                startup = min(results["clean_seconds"] * 0.5, startup_seconds())
-                trial = run_with_kills(db_url, scenario.args, env, kills=kills, rng=rng,
-                                       longest=results["clean_seconds"] * 0.9, shortest=startup * 0.8)
-            results[label] = {"store": store_snapshot(db_url), "fake": scenario.fake_state(),
-                              "requests": scenario.requests()}
-            results[f"{label}_trial"] = trial
-    reference, other = results["clean"], results["crash"]
-    results["store_diff"] = differences(reference["store"], other["store"])
-    results["fake_diff"] = differences(reference["fake"], other["fake"])
-    results["lost_or_doubled"] = lost_or_doubled(results["store_diff"]) + lost_or_doubled(results["fake_diff"])
-    return results
+
+def reference_run(factory: Callable[[], Scenario], base: Path, rng: random.Random) -> dict[str, Any]:
+    """A clean run on a fresh store and a fresh fake: its seconds, store snapshot, fake state and requests."""
+    work, db_url = _fresh(base, "clean", rng)
+    with factory() as scenario:
+        scenario.prepare_store(db_url)
+        outcome = run_vwfund(db_url, scenario.args, isolated_env(work, scenario.settings()))
+        if outcome.exit_code != 0:
+            raise AssertionError(f"clean run of {scenario.name} failed:\n{outcome.output}")
+        return {"seconds": outcome.seconds, "store": store_snapshot(db_url), "fake": scenario.fake_state(),
+                "requests": scenario.requests()}
+
+
+def trial_run(factory: Callable[[], Scenario], base: Path, reference: Mapping[str, Any], *, kills: int,
+              rng: random.Random, plan: FaultPlan | None = None, final_runs: int = 3) -> dict[str, Any]:
+    """A trial on a fresh store and an identical fresh fake: ``kills`` SIGKILLs at random points, and with a
+    ``plan`` a fault proxy in front of the fake; then runs to the end (at most ``final_runs``) and compares
+    store and fake with ``reference``. Returns the trial, both diffs, records lost or doubled, requests
+    made and faults injected."""
+    work, db_url = _fresh(base, "trial", rng)
+    with factory() as scenario, FaultProxy(scenario.url, plan or FaultPlan()) as proxy:
+        scenario.prepare_store(db_url)
+        env = isolated_env(work, scenario.settings(proxy.url if plan else None))
+        startup = min(reference["seconds"] * 0.5, startup_seconds())
+        trial = run_with_kills(db_url, scenario.args, env, kills=kills, rng=rng, longest=reference["seconds"] * 0.9,
+                               shortest=startup * 0.8, final_runs=final_runs)
+        state = {"store": store_snapshot(db_url), "fake": scenario.fake_state(), "requests": scenario.requests()}
+        faults = {k: v for k, v in proxy.counts.items() if k in FAULT_KINDS}
+    store_diff = differences(reference["store"], state["store"])
+    fake_diff = differences(reference["fake"], state["fake"])
+    return {"trial": trial, "state": state, "store_diff": store_diff, "fake_diff": fake_diff, "faults": faults,
+            "lost_or_doubled": lost_or_doubled(store_diff) + lost_or_doubled(fake_diff)}
+
+
+def compare_with_clean_run(factory: Callable[[], Scenario], base: Path, *, kills: int,
+                           rng: random.Random) -> dict[str, Any]:
+    """One clean run and one crash trial (``kills`` SIGKILLs) on fresh stores and identical fresh fakes:
+    ``clean`` and ``crash`` states, ``crash_trial``, ``clean_seconds``, the diffs and ``lost_or_doubled``."""
+    reference = reference_run(factory, base, rng)
+    result = trial_run(factory, base, reference, kills=kills, rng=rng)
+    return {"clean": reference, "crash": result["state"], "clean_seconds": reference["seconds"],
+            "crash_trial": result["trial"], "store_diff": result["store_diff"], "fake_diff": result["fake_diff"],
+            "lost_or_doubled": result["lost_or_doubled"]}
 
 
 _STARTUP: list[float] = []
