@@ -118,8 +118,8 @@ def faults_section(args: argparse.Namespace, base: Path, totals: Totals) -> None
 def load_section(args: argparse.Namespace, totals: Totals) -> None:
     """Two syncs and a webhook stream on one store, each database, with and without faults."""
     from conftest import _fresh_pg_database, migrated_store
-
     from test_load import WebhookServer, run_load
+
     from vwfund.plugins import load_plugins
 
     plugins = load_plugins(only_distribution="vwfund")
@@ -169,7 +169,7 @@ def fuzz_section(args: argparse.Namespace, totals: Totals) -> None:
         counts_file = Path(tmp) / "tried.json"
         env = {**os.environ, "VWFUND_FUZZ_EXAMPLES": str(args.fuzz_examples), "VWFUND_FUZZ_COUNT_FILE": str(counts_file)}
         began = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",  # noqa: S603
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                str(ROOT / "tests" / "test_fuzz_webhook_filters.py")],
                               env=env, cwd=ROOT, capture_output=True, text=True, check=False)
         tried = json.loads(counts_file.read_text()) if counts_file.exists() else {}
