@@ -91,3 +91,23 @@ def test_an_opt_out_from_one_system_is_never_cleared_by_another(store):
     with store.read() as conn:
         row = conn.execute(select(contacts)).one()
     assert row.is_opt_out and row.do_not_email and row.is_deleted
+
+
+def test_an_older_state_of_a_gift_never_overwrites_a_newer_one(store):
+    from datetime import timedelta
+
+    read_early = datetime(2024, 6, 2, 10, 0, tzinfo=UTC)
+    read_late = read_early + timedelta(seconds=3)
+    refunded = gift("ch_1", amount=1000, refunded_minor=200, status="partially_refunded", observed_at=read_late)
+    stale = gift("ch_1", amount=1000, observed_at=read_early)  # a list page read before the refund
+    with store.begin() as conn:
+        save_records(conn, [refunded])  # the refund's webhook lands first
+        save_records(conn, [stale])  # the sync saves its older page afterwards
+    with store.read() as conn:
+        row = conn.execute(select(donations)).one()
+    assert row.refunded_minor == 200 and row.status == "partially_refunded"
+    with store.begin() as conn:
+        save_records(conn, [gift("ch_1", amount=1000, refunded_minor=1000, status="refunded",
+                                 observed_at=read_late + timedelta(seconds=1))])
+    with store.read() as conn:
+        assert conn.execute(select(donations.c.refunded_minor)).scalar() == 1000

@@ -53,7 +53,7 @@ def _raised(store: Store) -> int:
 
 def _snapshot(store: Store) -> dict[str, Any]:
     """Everything the sync writes, without surrogate ids and timestamps of writing."""
-    skip = {"id", "created_at", "updated_at", "contact_id"}
+    skip = {"id", "created_at", "updated_at", "contact_id", "observed_at"}
     out: dict[str, Any] = {}
     with store.read() as conn:
         for table in (donations, recurring_plans, payouts, payout_lines):

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from vwfund.identity import normalise_email
 from vwfund.money import Money, normalise_currency
-from vwfund.timeutil import as_utc
+from vwfund.timeutil import as_utc, utcnow
 
 
 class Record(BaseModel):
@@ -124,6 +124,10 @@ class Donation(Record):
     matched: bool = False
     is_test: bool = False
     payout_id: str | None = None
+    #: When this state was read from its source: an older state never overwrites a newer one (a list page
+    #: read before a refund, saved after the refund's webhook, is ignored). Connectors set it to the time
+    #: the answer arrived; it defaults to the moment the record is made.
+    observed_at: UtcDateTime = Field(default_factory=utcnow)
 
     @model_validator(mode="after")
     def _refund_within_amount(self) -> Donation:

@@ -13,6 +13,7 @@ Every POST carries an ``Idempotency-Key``, so POSTs are retried as safely as GET
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +27,8 @@ from vwfund.http import IDEMPOTENT, make_session
 from vwfund.secrets import redact
 
 DEFAULT_API_BASE = "https://api.stripe.com"
+#: Key under which :meth:`StripeApi.get` stamps each object with the Unix time its answer arrived.
+OBSERVED_AT = "_vwfund_observed_at"
 PAGE_LIMIT = 100
 Params = Sequence[tuple[str, str | int]]
 
@@ -100,8 +103,16 @@ class StripeApi:
         return body
 
     def get(self, path: str, params: Params = ()) -> dict[str, Any]:
-        """GET one object or list page."""
-        return self._request("GET", path, params)
+        """GET one object or list page; each object is stamped with when the answer arrived (OBSERVED_AT)."""
+        body = self._request("GET", path, params)
+        stamp = time.time()
+        body[OBSERVED_AT] = stamp
+        listed = body.get("data")
+        if isinstance(listed, list):
+            for obj in listed:
+                if isinstance(obj, dict):
+                    obj[OBSERVED_AT] = stamp
+        return body
 
     def post(self, path: str, data: Mapping[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         """POST a write with an Idempotency-Key (a fresh one unless given: give a stable one to dedupe)."""

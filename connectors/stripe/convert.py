@@ -10,6 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from vwfund.connectors.stripe.api import OBSERVED_AT
 from vwfund.errors import InputError
 from vwfund.identity import normalise_email
 from vwfund.models import Contact, Donation, DonationStatus, Payout, PayoutLine, RecurringPlan
@@ -137,8 +138,15 @@ def charge_records(charge: Obj, dispute_status: str | None = None,
         walker=_clean(meta.get("walker"), 200), channel="online", recurring_plan=_plan_of(charge),
         anonymous=_truthy(meta.get("anonymous")), public_name=_clean(meta.get("display_name")),
         public_message=_clean(meta.get("message")), is_test=not charge.get("livemode", False),
+        **observed(charge),
     ))
     return records
+
+
+def observed(obj: Obj) -> dict[str, datetime]:
+    """``observed_at`` for a record built from ``obj``: when Stripe's answer arrived, if it was stamped."""
+    stamp = obj.get(OBSERVED_AT)
+    return {"observed_at": datetime.fromtimestamp(float(stamp), UTC)} if stamp is not None else {}
 
 
 def customer_contact(customer: Obj) -> Contact:

@@ -78,7 +78,8 @@ def save_donations(conn: Connection, records: Sequence[Donation]) -> int:
         {**r.model_dump(), "contact_id": cid, "created_at": now, "updated_at": now}
         for r, cid in zip(records, ids, strict=True)
     ]
-    upsert(conn, donations, rows, ["source", "external_id"], keep=["created_at"], coalesce=["contact_id"])
+    upsert(conn, donations, rows, ["source", "external_id"], keep=["created_at"], coalesce=["contact_id"],
+           newer="observed_at")
     return len(rows)
 
 

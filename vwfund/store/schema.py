@@ -165,6 +165,7 @@ donations = Table(
     Column("matched", Boolean, nullable=False, default=False),
     Column("is_test", Boolean, nullable=False, default=False),
     Column("payout_id", String(255)),
+    Column("observed_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False, default=_now),
     Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now),
     UniqueConstraint("source", "external_id"),
