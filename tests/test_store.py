@@ -14,15 +14,8 @@ from vwfund.store.schema import contacts, donations
 
 
 def gift(ext: str, amount: int = 1000, **kw) -> Donation:
-    return Donation(
-        source="stripe",
-        external_id=ext,
-        amount_minor=amount,
-        currency="EUR",
-        status="succeeded",
-        received_at=datetime(2024, 6, 1, tzinfo=UTC),
-        **kw,
-    )
+    values = {"status": "succeeded", "received_at": datetime(2024, 6, 1, tzinfo=UTC), **kw}
+    return Donation(source="stripe", external_id=ext, amount_minor=amount, currency="EUR", **values)
 
 
 def test_reimported_donation_updates_never_duplicates(store):
