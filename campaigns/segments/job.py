@@ -46,6 +46,12 @@ class SegmentsJob(CampaignJob):
         lines += [f"{name}: {len(ids)}" for name, ids in report.computed.members.items()]
         for row in report.computed.retention:
             mark = " (to date)" if row["partial"] else ""
-            lines.append(f"retention {row['year']}{mark}: {row['all']['rate_percent']}% overall, "
-                         f"{row['new']['rate_percent']}% new, {row['repeat']['rate_percent']}% repeat")
+            rates = {k: _percent(row[k]["rate_percent"]) for k in ("all", "new", "repeat")}
+            lines.append(f"retention {row['year']}{mark}: {rates['all']} overall, {rates['new']} new, "
+                         f"{rates['repeat']} repeat")
         return DemoSection(title=self.title, lines=lines, data=data)
+
+
+def _percent(rate: object) -> str:
+    """A retention rate for a person: "n/a" when the year before had no such donors to retain."""
+    return "n/a" if rate is None else f"{rate}%"

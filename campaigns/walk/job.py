@@ -49,9 +49,10 @@ class WalkJob(CampaignJob):
         site = service.build_pages(app, Path(out_dir) / "walk", code=edition.code)
         top = service.standings(app, "team", 10, edition.code)
         whole = service.totals(app, code=edition.code).totals
-        lines = [f"{edition.name}: {whole.raised.amount} {whole.currency} raised by {whole.sponsors} sponsors "
+        locale = app.config.locale
+        lines = [f"{edition.name}: {whole.raised.format(locale)} raised by {whole.sponsors} sponsors "
                  f"({len(world.walk.teams)} teams, {len(world.walk.walkers)} walkers)", "Top ten teams:"]
-        lines += [f"{r.rank:>3}. {r.name}: {r.totals.raised.amount} {r.totals.currency}" for r in top]
+        lines += [f"{r.rank:>3}. {r.name}: {r.totals.raised.format(locale)}" for r in top]
         lines.append(f"Pages: {site.out_dir / 'index.html'} ({site.pages} pages, totals.json beside them)")
         return DemoSection(
             title="Sponsored walk", lines=lines,
