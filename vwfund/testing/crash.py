@@ -255,6 +255,11 @@ class Scenario:
         """What the fake holds that the command may change, comparable between two fakes."""
         return {}
 
+    def comparable(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """A store snapshot without what may rightly differ between two runs (ids the fake hands out in the
+        order it is asked)."""
+        return snapshot
+
     def requests(self) -> int:
         """Requests the fake has answered."""
         return 0
@@ -274,7 +279,8 @@ def reference_run(factory: Callable[[], Scenario], base: Path, rng: random.Rando
         outcome = run_vwfund(db_url, scenario.args, isolated_env(work, scenario.settings()))
         if outcome.exit_code != 0:
             raise AssertionError(f"clean run of {scenario.name} failed:\n{outcome.output}")
-        return {"seconds": outcome.seconds, "store": store_snapshot(db_url), "fake": scenario.fake_state(),
+        return {"seconds": outcome.seconds, "store": scenario.comparable(store_snapshot(db_url)),
+                "fake": scenario.fake_state(),
                 "requests": scenario.requests()}
 
 
@@ -283,7 +289,7 @@ def trial_run(factory: Callable[[], Scenario], base: Path, reference: Mapping[st
     """A trial on a fresh store and an identical fresh fake: ``kills`` SIGKILLs at random points, and with a
     ``plan`` a fault proxy in front of the fake; then runs to the end (at most ``final_runs``) and compares
     store and fake with ``reference``. Returns the trial, both diffs, records lost or doubled, requests
-    made and faults injected."""
+    made (at the fake, and through the proxy) and faults injected."""
     work, db_url = _fresh(base, "trial", rng)
     with factory() as scenario, FaultProxy(scenario.url, plan or FaultPlan()) as proxy:
         scenario.prepare_store(db_url)
@@ -291,11 +297,14 @@ def trial_run(factory: Callable[[], Scenario], base: Path, reference: Mapping[st
         startup = min(reference["seconds"] * 0.5, startup_seconds())
         trial = run_with_kills(db_url, scenario.args, env, kills=kills, rng=rng, longest=reference["seconds"] * 0.9,
                                shortest=startup * 0.8, final_runs=final_runs)
-        state = {"store": store_snapshot(db_url), "fake": scenario.fake_state(), "requests": scenario.requests()}
+        state = {"store": scenario.comparable(store_snapshot(db_url)), "fake": scenario.fake_state(),
+                 "requests": scenario.requests()}
         faults = {k: v for k, v in proxy.counts.items() if k in FAULT_KINDS}
+        proxy_requests = proxy.counts["requests"]
     store_diff = differences(reference["store"], state["store"])
     fake_diff = differences(reference["fake"], state["fake"])
     return {"trial": trial, "state": state, "store_diff": store_diff, "fake_diff": fake_diff, "faults": faults,
+            "proxy_requests": proxy_requests,
             "lost_or_doubled": lost_or_doubled(store_diff) + lost_or_doubled(fake_diff)}
 
 
@@ -511,16 +520,26 @@ class _CiviScenario(Scenario):
                             "batch_size": 10, "page_size": 50}}
 
     def fake_state(self) -> dict[str, Any]:
-        """Contributions by invoice id (amount, status) and payments by trxn id (amounts): each exactly once."""
+        """Contributions by invoice id (amount, status, donor) and payments by trxn id (amounts), each exactly
+        once; contacts by external identifier, emails."""
         rows = self.fake.rows("Contribution")
+        people = {c["id"]: str(c.get("external_identifier")) for c in self.fake.rows("Contact")}
         return {
             "contributions": sorted((str(c.get("invoice_id")), str(Decimal(str(c["total_amount"]))),
-                                     c["contribution_status_id"]) for c in rows),
+                                     c["contribution_status_id"], people.get(c.get("contact_id")))
+                                    for c in rows),
             "payments": sorted((str(p.get("trxn_id")), str(Decimal(str(p["total_amount"]))))
                                for p in self.fake.rows("Payment")),
             "recurring": sorted(str(r.get("invoice_id")) for r in self.fake.rows("ContributionRecur")),
-            "contacts": len(self.fake.rows("Contact")),
+            "contacts": sorted(str(c.get("external_identifier")) for c in self.fake.rows("Contact")),
+            "emails": sorted(str(e.get("email")) for e in self.fake.rows("Email")),
         }
+
+    def comparable(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """Push state without digests, which hold CiviCRM's own ids (contacts and contributions are numbered
+        in the order made, which a fault can change); what CiviCRM holds is compared by :meth:`fake_state`."""
+        return {**snapshot, "push_state": sorted((t, s, i, None if t == "civicrm" else d)
+                                                 for t, s, i, d in snapshot["push_state"])}
 
     def requests(self) -> int:
         """Requests the fake answered."""
