@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,11 @@ def crash_section(args: argparse.Namespace, base: Path, totals: Totals) -> None:
     for name, size in SIZES.items():
         rng = random.Random(f"bench-{name}")
         began = time.monotonic()
-        reference = reference_run(lambda n=name, s=size: SCENARIOS[n](s), base, rng)
+        reference = reference_run(partial(SCENARIOS[name], size), base, rng)
         kills = mid = runs = requests = lost = 0
         while kills < args.kills:
             n = min(args.kills_per_trial, args.kills - kills)
-            result = trial_run(lambda n=name, s=size: SCENARIOS[n](s), base, reference, kills=n, rng=rng)
+            result = trial_run(partial(SCENARIOS[name], size), base, reference, kills=n, rng=rng)
             trial = result["trial"]
             if trial.final_exit != 0:
                 totals.problems.append(f"{name}: final run exit {trial.final_exit}: {trial.final_output[-300:]}")
@@ -97,11 +98,11 @@ def faults_section(args: argparse.Namespace, base: Path, totals: Totals) -> None
     print(f"{'connector':<16}{'runs':>6}{'requests':>10}{'faults':>8}  {'by kind':<60}{'lost/dbl':>9}")
     for name, size in FAULT_SIZES.items():
         rng = random.Random(f"faults-{name}")
-        reference = reference_run(lambda n=name, s=size: SCENARIOS[n](s), base, rng)
+        reference = reference_run(partial(SCENARIOS[name], size), base, rng)
         for seed in range(args.fault_trials):
             plan = FaultPlan.uniform(args.fault_share, seed=rng.randrange(2**31))
             plan.hang_seconds = 0.3
-            result = trial_run(lambda n=name, s=size: SCENARIOS[n](s), base, reference, kills=0, rng=rng,
+            result = trial_run(partial(SCENARIOS[name], size), base, reference, kills=0, rng=rng,
                                plan=plan, final_runs=args.max_runs)
             trial = result["trial"]
             if trial.final_exit != 0:
@@ -189,7 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["crash", "faults", "load", "fuzz"], action="append")
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs per connector")
-    parser.add_argument("--kills-per-trial", type=int, default=10)
+    parser.add_argument("--kills-per-trial", type=int, default=5)
     parser.add_argument("--fault-share", type=float, default=0.2)
     parser.add_argument("--fault-trials", type=int, default=3, help="fault-proxy trials per connector")
     parser.add_argument("--max-runs", type=int, default=40, help="runs allowed per fault trial")

@@ -116,36 +116,41 @@ def run_vwfund(db_url: str, args: Sequence[str], env: Mapping[str, str], timeout
     return RunOutcome(done.returncode, time.monotonic() - began, done.stdout.decode("utf-8", "replace"))
 
 
-def kill_after(db_url: str, args: Sequence[str], env: Mapping[str, str], delay: float) -> bool:
-    """Start a run and SIGKILL it after ``delay`` seconds; True when it was still running then.
-
-    The child is always reaped, so its pid is gone before the next run looks at stale locks.
-    """
+def kill_after(db_url: str, args: Sequence[str], env: Mapping[str, str], delay: float) -> tuple[bool, float]:
+    """Start a run and SIGKILL it after ``delay`` seconds: whether it was still running then, and how long
+    it ran. The child is always reaped, so its pid is gone before the next run looks at stale locks."""
+    began = time.monotonic()
     proc = subprocess.Popen(_argv(db_url, args), env=dict(env), stdout=subprocess.DEVNULL,  # noqa: S603
                             stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=delay)
-        return False
+        return False, time.monotonic() - began
     except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        return True
+        return True, time.monotonic() - began
 
 
 def run_with_kills(db_url: str, args: Sequence[str], env: Mapping[str, str], *, kills: int, rng: random.Random,
                    longest: float, shortest: float = 0.0, final_runs: int = 3,
                    timeout: float = 300.0) -> CrashTrial:
     """``kills`` runs each killed after a delay drawn from [shortest, longest) (each the re-run of the one
-    before), then runs to the end until one exits 0 (at most ``final_runs``)."""
+    before), then runs to the end until one exits 0 (at most ``final_runs``).
+
+    The first kill strikes the first half of a full run. A run that finished before its kill shows how
+    long what is left takes: later delays are drawn below that.
+    """
     trial = CrashTrial()
     began = time.monotonic()
     for n in range(kills):
-        # the first kill strikes the first half of a full run; re-runs have less left to do
         delay = rng.uniform(shortest, (shortest + longest) / 2 if n == 0 else longest)
         trial.delays.append(delay)
         trial.kills += 1
         trial.runs += 1
-        trial.mid_run += kill_after(db_url, args, env, delay)
+        landed, seconds = kill_after(db_url, args, env, delay)
+        trial.mid_run += landed
+        if not landed:
+            longest = max(shortest, seconds * 0.9)
     for _ in range(final_runs):
         outcome = run_vwfund(db_url, args, env, timeout)
         trial.runs += 1
@@ -297,7 +302,7 @@ def trial_run(factory: Callable[[], Scenario], base: Path, reference: Mapping[st
         startup = min(reference["seconds"] * 0.5, startup_seconds())
         trial = run_with_kills(db_url, scenario.args, env, kills=kills, rng=rng, longest=reference["seconds"] * 0.9,
                                shortest=startup * 0.8, final_runs=final_runs)
-        state = {"store": scenario.comparable(store_snapshot(db_url)), "fake": scenario.fake_state(),
+        state: dict[str, Any] = {"store": scenario.comparable(store_snapshot(db_url)), "fake": scenario.fake_state(),
                  "requests": scenario.requests()}
         faults = {k: v for k, v in proxy.counts.items() if k in FAULT_KINDS}
         proxy_requests = proxy.counts["requests"]
@@ -332,6 +337,7 @@ def startup_seconds() -> float:
     return _STARTUP[0]
 
 
+@contextlib.contextmanager
 def _in_the_past(fake: Any, seconds: int) -> Iterator[None]:
     """Stripe's clock set back while filling, so every object and event is older than the run's start."""
     fake.state.clock_offset = -seconds
@@ -355,7 +361,7 @@ class StripeSync(Scenario):
         self.fake = FakeStripe(api_key="sk_live_crashtrial0000000001", livemode=True).start()
         f = self.fake
         f.state.keep_requests = False
-        with contextlib.contextmanager(_in_the_past)(f, 600):
+        with _in_the_past(f, 600):
             base = f.now() - 86400 * 5
             customers = [f.add_customer(f"donor{i}@example.org", f"Donor {i}", created=base + i)["id"]
                          for i in range(max(1, self.size // 4))]
@@ -391,7 +397,7 @@ class StripeSync(Scenario):
 
     def fake_state(self) -> dict[str, Any]:
         """A sync only reads: the fake's writes stay at none."""
-        return {"writes": sorted(k for k, n in self.fake.calls.items() if not k.startswith("GET") for _ in range(n))}
+        return {"writes": {k: n for k, n in self.fake.calls.items() if not k.startswith("GET")}}
 
     def requests(self) -> int:
         """Requests the fake answered."""
