@@ -146,3 +146,32 @@ def test_missing_configuration_names_every_way_to_give_it(store, builtin_plugins
 def test_doctor_check(civi_app, fake):
     assert "answers" in civi_app.connector("civicrm").check(civi_app)
     assert fake.log[-1] == ("Contact", "get")
+
+
+def test_group_memberships_mirror_civicrm_and_forget_what_was_removed(civi_app, fake):
+    from sqlalchemy import select
+
+    from vwfund.store.schema import contacts, group_memberships
+
+    an = person(fake, "An", "an@example.org")
+    bo = person(fake, "Bo", "bo@example.org")
+    volunteers = fake.seed("Group", {"title": "Volunteers", "name": "volunteers"})
+    major = fake.seed("Group", {"title": "Major donors", "name": "major"})
+    fake.seed("GroupContact", {"group_id": volunteers["id"], "contact_id": an["id"], "status": "Added"})
+    dropped = fake.seed("GroupContact", {"group_id": major["id"], "contact_id": bo["id"], "status": "Added"})
+    fake.seed("GroupContact", {"group_id": major["id"], "contact_id": an["id"], "status": "Removed"})
+    pull(civi_app)
+
+    def memberships():
+        with civi_app.store.read() as conn:
+            rows = conn.execute(select(group_memberships.c.group_name, contacts.c.email, group_memberships.c.status)
+                                .join(contacts, contacts.c.id == group_memberships.c.contact_id))
+            return sorted(tuple(r) for r in rows)
+
+    assert memberships() == [("Major donors", "an@example.org", "removed"), ("Major donors", "bo@example.org", "added"),
+                             ("Volunteers", "an@example.org", "added")]
+    with fake.lock:
+        del fake.state.rows["GroupContact"][dropped["id"]]  # deleted in CiviCRM
+    pull(civi_app)
+    pull(civi_app)  # a re-run changes nothing
+    assert memberships() == [("Major donors", "an@example.org", "removed"), ("Volunteers", "an@example.org", "added")]

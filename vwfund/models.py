@@ -211,6 +211,23 @@ class EngagementEvent(Record):
     at: UtcDateTime
 
 
+class GroupMembership(Record):
+    """A contact's membership of a group in a system of record (CiviCRM groups), as last read."""
+
+    source: str
+    group_id: str
+    group_name: str
+    contact_external_id: str
+    status: str = "added"
+
+
+class GroupSnapshotDone(Record):
+    """Marks a complete read of a source's group memberships: those not seen since ``started_at`` are gone."""
+
+    source: str
+    started_at: UtcDateTime
+
+
 class Payout(Record):
     """Money paid out by a payment provider to the bank, with the gifts it settled."""
 

@@ -14,7 +14,7 @@ from vwfund.connectors.civicrm.client import CiviClient
 from vwfund.connectors.civicrm.contributions import ContributionPusher, plan_gift_batches
 from vwfund.connectors.civicrm.optouts import plan_optout_batches, send_optouts
 from vwfund.connectors.civicrm.privacy import CiviPrivacyTarget
-from vwfund.connectors.civicrm.pull import contact_stream, contribution_stream, recurring_stream
+from vwfund.connectors.civicrm.pull import contact_stream, contribution_stream, group_stream, recurring_stream
 from vwfund.connectors.civicrm.recurring import RecurringPusher, plan_recurring_batches
 from vwfund.connectors.civicrm.refs import References
 from vwfund.connectors.civicrm.segments import CiviSegmentTarget, SegmentBatch, plan_segment_batches
@@ -48,7 +48,7 @@ class CiviConnector(Connector):
         settings = self.settings(app)
         client = settings.client()
         return [contact_stream(client, settings.page_size), recurring_stream(client, settings.page_size),
-                contribution_stream(client, settings.page_size)]
+                contribution_stream(client, settings.page_size), group_stream(client, settings.page_size)]
 
     def pushes(self, app: App) -> list[Push]:
         """Monthly donors (first, so gifts can point at them), gifts, opt-outs as privacy flags, segments as groups."""

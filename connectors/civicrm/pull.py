@@ -1,4 +1,5 @@
-"""Pull streams: contacts, contributions and recurring contributions, incrementally by ``modified_date``.
+"""Pull streams: contacts, contributions and recurring contributions, incrementally by ``modified_date``;
+group memberships, read whole each run (CiviCRM keeps no modification date on them).
 
 Each stream reads rows with ``modified_date`` before the run's start (``ctx.cap``), in the stable order
 (modified_date, id), a page at a time. A page is asked for with ``limit`` and a keyset ("after this
@@ -26,6 +27,7 @@ from vwfund.connectors.civicrm.mapping import (
     to_plan,
 )
 from vwfund.errors import RemoteError
+from vwfund.models import GroupMembership, GroupSnapshotDone
 from vwfund.sync import Page, Stream, StreamContext
 
 Convert = Callable[[list[dict[str, Any]], StreamContext], list[Any]]
@@ -108,3 +110,38 @@ def recurring_stream(client: CiviClient, page_size: int = 500) -> Stream:
         yield from fetch_modified(client, "ContributionRecur", RECUR_FIELDS, ctx, convert, page_size)
 
     return Stream("civicrm.recurring", ("source", "external_id"), fetch, cursor_field="modified_date")
+
+
+def group_stream(client: CiviClient, page_size: int = 500) -> Stream:
+    """``civicrm.groups``: every contact's group memberships, read whole (keyset by id), then a snapshot mark.
+
+    A crash restarts the read from the first page (the stream keeps no cursor): memberships are upserted,
+    and only the mark at the end lets the store forget those this complete read did not see.
+    """
+
+    def fetch(ctx: StreamContext) -> Iterator[Page]:
+        groups = {int(g["id"]): str(g.get("title") or g.get("name") or g["id"])
+                  for g in client.get("Group", {"select": ["id", "name", "title"], "orderBy": {"id": "ASC"}})}
+        after = 0
+        while True:
+            rows = client.get("GroupContact", {
+                "select": ["id", "group_id", "contact_id", "status"], "where": [["id", ">", after]],
+                "orderBy": {"id": "ASC"}, "limit": page_size,
+            })
+            if not rows:
+                break
+            if int(rows[-1]["id"]) <= after:
+                raise RemoteError(f"CiviCRM GroupContact.get did not move past id {after}: order is not stable")
+            after = int(rows[-1]["id"])
+            yield Page([
+                GroupMembership(source="civicrm", group_id=str(r["group_id"]),
+                                group_name=groups.get(int(r["group_id"]), str(r["group_id"])),
+                                contact_external_id=str(r["contact_id"]),
+                                status=str(r.get("status") or "Added").lower())
+                for r in rows
+            ])
+            if len(rows) < page_size:
+                break
+        yield Page([GroupSnapshotDone(source="civicrm", started_at=ctx.started_at)])
+
+    return Stream("civicrm.groups", ("source", "group_id", "contact_external_id"), fetch)

@@ -21,6 +21,7 @@ from vwfund.store.schema import (
     contact_links,
     contacts,
     donations,
+    group_memberships,
     mailing_members,
     recurring_plans,
     suppressions,
@@ -98,6 +99,11 @@ def _attach_references(
             .where(and_(table.c.contact_source == system, table.c.contact_external_id == external_id, owner))
             .values(contact_id=contact_id)
         )
+    conn.execute(
+        update(group_memberships)
+        .where(and_(group_memberships.c.source == system, group_memberships.c.contact_external_id == external_id))
+        .values(contact_id=contact_id)
+    )
     if system == "mailchimp":
         conn.execute(
             update(mailing_members).where(mailing_members.c.email_hash == external_id).values(contact_id=contact_id)

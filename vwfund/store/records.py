@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import Connection, delete, insert, select, tuple_
 
 from vwfund.identity import email_hash
 from vwfund.models import (
@@ -17,6 +17,8 @@ from vwfund.models import (
     Contact,
     Donation,
     EngagementEvent,
+    GroupMembership,
+    GroupSnapshotDone,
     MailingMember,
     Payout,
     PayoutLine,
@@ -30,6 +32,7 @@ from vwfund.store.schema import (
     contact_links,
     donations,
     engagement_events,
+    group_memberships,
     mailing_members,
     payout_lines,
     payouts,
@@ -136,6 +139,28 @@ def save_engagement(conn: Connection, records: Sequence[EngagementEvent]) -> int
     return len(rows)
 
 
+def save_group_memberships(conn: Connection, records: Sequence[GroupMembership]) -> int:
+    """Upsert group memberships, linked to the store's contact by the source's contact id."""
+    if not records:
+        return 0
+    ids = _contact_ids(conn, {(r.source, r.contact_external_id) for r in records})
+    now = datetime.now(UTC)
+    rows = [{**r.model_dump(), "contact_id": ids.get((r.source, r.contact_external_id)), "seen_at": now}
+            for r in records]
+    upsert(conn, group_memberships, rows, ["source", "group_id", "contact_external_id"], coalesce=["contact_id"])
+    return len(rows)
+
+
+def prune_group_memberships(conn: Connection, records: Sequence[GroupSnapshotDone]) -> int:
+    """After a complete read, forget the memberships of that source it did not see."""
+    gone = 0
+    for done in records:
+        gone += conn.execute(delete(group_memberships).where(
+            (group_memberships.c.source == done.source) & (group_memberships.c.seen_at < done.started_at)
+        )).rowcount
+    return gone
+
+
 def save_payouts(conn: Connection, records: Sequence[Payout]) -> int:
     """Upsert payouts."""
     upsert(conn, payouts, [r.model_dump() for r in records], ["source", "external_id"])
@@ -168,9 +193,14 @@ _SAVERS: dict[type[Any], Any] = {
     Payout: save_payouts,
     PayoutLine: save_payout_lines,
     Campaign: save_campaigns,
+    GroupMembership: save_group_memberships,
+    GroupSnapshotDone: prune_group_memberships,
 }
 #: Save order inside one page: contacts first, so that gifts and plans find their contact.
-_ORDER = [Contact, Campaign, RecurringPlan, Donation, ConsentRecord, MailingMember, EngagementEvent, Payout, PayoutLine]
+_ORDER = [
+    Contact, Campaign, RecurringPlan, Donation, ConsentRecord, MailingMember, EngagementEvent, GroupMembership,
+    GroupSnapshotDone, Payout, PayoutLine,
+]
 
 
 def save_records(conn: Connection, records: Iterable[Any]) -> Counter[str]:

@@ -242,6 +242,19 @@ engagement_events = Table(
     Index("ix_engagement_events_mailing", "audience", "mailing_id", "at"),
 )
 
+group_memberships = Table(
+    "group_memberships", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("group_id", String(64), nullable=False),
+    Column("group_name", Text, nullable=False),
+    Column("contact_external_id", String(255), nullable=False),
+    Column("contact_id", Integer, ForeignKey("contacts.id", ondelete="SET NULL"), index=True),
+    Column("status", String(16), nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source", "group_id", "contact_external_id"),
+)
+
 suppressions = Table(
     "suppressions",
     metadata,
