@@ -94,7 +94,8 @@ event_json = st.fixed_dictionaries({
     "id": st.one_of(st.text(min_size=1, max_size=20), st.just("evt_1")),
     "object": st.sampled_from(["event", "charge", "", "EVENT"]),
     "type": st.one_of(st.sampled_from(["charge.succeeded", "charge.refunded", "made.up", ""]), st.text(max_size=15)),
-    "created": st.one_of(st.integers(min_value=-2**40, max_value=2**40), st.none()),  # text: see the xfail below
+    # text, or out of datetime's range: see the xfail below
+    "created": st.one_of(st.integers(min_value=0, max_value=2**34), st.none()),
     "livemode": st.one_of(st.booleans(), st.none(), st.text(max_size=3)),
     # data.object always names an id: events without one are the xfail below
     "data": st.fixed_dictionaries({"object": st.fixed_dictionaries(
@@ -105,7 +106,8 @@ event_json = st.fixed_dictionaries({
 
 
 @FUZZ
-@given(body=st.binary(max_size=300), signature=st.one_of(st.none(), st.text(max_size=80),
+@given(body=st.binary(max_size=300), signature=st.one_of(st.none(), st.text(max_size=80).filter(
+    lambda t: "\n" not in t and "\r" not in t),  # a header cannot carry a line break
                                                          st.from_regex(r"t=-?\d{0,12},v1=[0-9a-f]{0,64}",
                                                                        fullmatch=True)))
 def test_unsigned_or_badly_signed_deliveries_get_400_and_change_nothing(hook, body, signature):
@@ -277,11 +279,14 @@ def test_deeply_nested_filters_get_a_clear_error(text):
 
 
 @pytest.mark.xfail(strict=True, reason="a signed event of unexpected shape raises (HTTP 500) instead of a 400: "
-                                       "webhook._mark does int(event['created']); events.event_target reads "
+                                       "webhook._mark does instant(int(event['created'])) (text, or a time "
+                                       "out of datetime's range); events.event_target reads "
                                        "event['data']['object']['id']")
 @pytest.mark.parametrize("event", [
     {"id": "evt_bad_created", "object": "event", "type": "made.up", "created": "yesterday", "livemode": False,
      "data": {"object": {"id": "x_1"}}},
+    {"id": "evt_created_out_of_range", "object": "event", "type": "made.up", "created": -10**12,
+     "livemode": False, "data": {"object": {"id": "x_1"}}},
     {"id": "evt_no_object_id", "object": "event", "type": "charge.succeeded", "created": 0, "livemode": False,
      "data": {"object": {}}},
     {"id": "evt_no_data", "object": "event", "type": "charge.refunded", "created": 0, "livemode": False,
