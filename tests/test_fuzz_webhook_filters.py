@@ -94,14 +94,12 @@ event_json = st.fixed_dictionaries({
     "id": st.one_of(st.text(min_size=1, max_size=20), st.just("evt_1")),
     "object": st.sampled_from(["event", "charge", "", "EVENT"]),
     "type": st.one_of(st.sampled_from(["charge.succeeded", "charge.refunded", "made.up", ""]), st.text(max_size=15)),
-    # text, or out of datetime's range: see the xfail below
-    "created": st.one_of(st.integers(min_value=0, max_value=2**34), st.none()),
+    "created": st.one_of(st.integers(min_value=-(2**40), max_value=2**40), st.none(), st.text(max_size=5)),
     "livemode": st.one_of(st.booleans(), st.none(), st.text(max_size=3)),
-    # data.object always names an id: events without one are the xfail below
-    "data": st.fixed_dictionaries({"object": st.fixed_dictionaries(
+    "data": st.one_of(st.none(), st.fixed_dictionaries({"object": st.one_of(st.fixed_dictionaries({}), st.fixed_dictionaries(
         {"id": st.one_of(st.text(min_size=1, max_size=12), st.sampled_from(["ch_00000000000001", "cus_1", "po_1"]))},
         optional={"object": st.sampled_from(["charge", "customer", "payout", "x"]),
-                  "amount": st.one_of(st.integers(), st.text(max_size=4)), "charge": st.text(max_size=8)})}),
+                  "amount": st.one_of(st.integers(), st.text(max_size=4)), "charge": st.text(max_size=8)}))})),
 })
 
 
@@ -268,20 +266,12 @@ def test_a_filter_that_is_not_text_is_a_config_error():
         parse_filter(12, SEGMENTS)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(strict=True, reason="parse_filter recurses once per '(' and 'not': deep nesting raises "
-                                       "RecursionError instead of a FilterError")
 @pytest.mark.parametrize("text", ["(" * 300 + "true" + ")" * 300, "not " * 1200 + "true"])
 def test_deeply_nested_filters_get_a_clear_error(text):
-    try:
+    with pytest.raises(FilterError, match="nested more than"):
         parse_filter(text, SEGMENTS)
-    except FilterError:
-        return
 
 
-@pytest.mark.xfail(strict=True, reason="a signed event of unexpected shape raises (HTTP 500) instead of a 400: "
-                                       "webhook._mark does instant(int(event['created'])) (text, or a time "
-                                       "out of datetime's range); events.event_target reads "
-                                       "event['data']['object']['id']")
 @pytest.mark.parametrize("event", [
     {"id": "evt_bad_created", "object": "event", "type": "made.up", "created": "yesterday", "livemode": False,
      "data": {"object": {"id": "x_1"}}},

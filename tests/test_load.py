@@ -76,7 +76,7 @@ def deliver_stream(fake: FakeStripe, url: str, count: int, seed: int, figures: L
     Stripe does (re-delivered until answered 2xx).
 
     The gifts are made after the Stripe sync started, so only the webhook brings them in during the run.
-    (Refunds of gifts a running sync reads are the xfail tests at the end of this file.)
+    (Refunds of gifts a running sync reads are tested at the end of this file.)
     """
     rng = random.Random(seed)
     session = requests.Session()
@@ -237,9 +237,6 @@ def _refunded(store: Store, charge_id: str) -> int:
                                 .where(donations.c.external_id == charge_id)).scalar_one())
 
 
-@pytest.mark.xfail(strict=True, reason="stripe streams._events: the first run starts the events cursor at the "
-                                       "events stream's own start, so a refund made after the charges stream "
-                                       "read the charge and before the events stream started is never read")
 def test_a_refund_made_during_the_first_sync_is_read_by_the_next(sqlite_store, builtin_plugins, clocked_fake):
     fake = clocked_fake
     charge = fake.add_charge(2500, email="an@example.org", created=fake.now() - 3600)
@@ -253,10 +250,6 @@ def test_a_refund_made_during_the_first_sync_is_read_by_the_next(sqlite_store, b
     assert _refunded(sqlite_store, charge["id"]) == 100
 
 
-@pytest.mark.xfail(strict=True, reason="stripe streams._already_fresh: an event about a charge read in this run "
-                                       "is skipped even when the event came after the read (it compares the "
-                                       "charge's creation time, not the time of the read), and the next run's "
-                                       "events window starts after it")
 def test_a_refund_of_a_new_gift_made_during_a_sync_is_read_by_the_next(sqlite_store, builtin_plugins,
                                                                         clocked_fake):
     fake = clocked_fake

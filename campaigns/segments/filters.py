@@ -151,6 +151,10 @@ def tokenize(text: str, where: str = "filter") -> list[Token]:
     return tokens
 
 
+#: Deepest nesting of '(' and 'not' a filter may have (far beyond what a person writes).
+MAX_NESTING = 50
+
+
 class _Parser:
     def __init__(self, text: str, segments: Sequence[str], where: str) -> None:
         self.text = text
@@ -158,6 +162,13 @@ class _Parser:
         self.flags = set(FLAG_FIELDS) | {f"segment.{s}" for s in segments}
         self.tokens = tokenize(text, where)
         self.i = 0
+        self.depth = 0
+
+    def enter(self, token: Token) -> None:
+        """One level deeper (a '(' or a 'not'); refuse nesting no person writes, before it exhausts the stack."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"nested more than {MAX_NESTING} levels deep", token)
 
     def error(self, message: str, token: Token) -> FilterError:
         return FilterError(message, self.text, token.column, self.where)
@@ -199,18 +210,23 @@ class _Parser:
 
     def unary(self) -> Node:
         if self.keyword("not"):
-            return Not(self.unary())
+            self.enter(self.tokens[self.i - 1])
+            node = Not(self.unary())
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
         tok = self.tok
         if tok.kind == "paren" and tok.text == "(":
             self.take()
+            self.enter(tok)
             node = self.or_expr()
             if not (self.tok.kind == "paren" and self.tok.text == ")"):
                 raise self.error(f"expected ')' to close the '(' at column {tok.column}, found "
                                  f"{self.describe(self.tok)}", self.tok)
             self.take()
+            self.depth -= 1
             return node
         if tok.kind == "keyword" and tok.text in ("true", "false"):
             self.take()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -57,16 +57,28 @@ ConvertPage = Callable[[list[Obj]], list[Record]]
 
 @dataclass
 class RunState:
-    """What the streams of one run share: windows already read in full during this run, by kind."""
+    """What the streams of one run share: when each kind was read, and the window read in full."""
 
     fresh_from: dict[str, int | None] = field(default_factory=dict)
+    read_started: dict[str, int] = field(default_factory=dict)
+    first_started: int | None = None
 
-    def read_after_event(self, kind: str, created: int | None) -> bool:
-        """Whether an object of ``kind`` created at ``created`` was read in full during this run."""
-        if kind not in self.fresh_from or created is None:
+    def started_reading(self, kind: str, started: int) -> None:
+        """Note that the stream of ``kind`` began reading at ``started`` (Unix seconds)."""
+        self.read_started[kind] = started
+        self.first_started = started if self.first_started is None else min(self.first_started, started)
+
+    def read_after_event(self, kind: str, created: int | None, event_created: int | None = None) -> bool:
+        """Whether this run read an object of ``kind`` created at ``created`` in full, after the event happened.
+
+        Only an event older than the moment its kind's stream began reading is reflected in what was read;
+        a later one (a refund made while the sync ran) must be followed.
+        """
+        if kind not in self.fresh_from or created is None or event_created is None:
             return False
         lo = self.fresh_from[kind]
-        return lo is None or created >= lo
+        in_window = lo is None or created >= lo
+        return in_window and event_created < self.read_started.get(kind, 0)
 
 
 def _window_start(ctx: StreamContext) -> tuple[int | None, int | None, str | None]:
@@ -143,6 +155,7 @@ class StripeStreams:
     def _objects(self, name: str, kind: str, path: str, params: Params, convert: ConvertPage) -> Stream:
         def fetch(ctx: StreamContext) -> Iterator[Page]:
             ensure_mode(self.store, self.livemode)
+            self.run.started_reading(kind, int(ctx.started_at.timestamp()))
             yield from window_pages(self.api, ctx, path, params, self._guarded(convert), self.run, kind,
                                     self.pages_per_commit)
         return Stream(f"stripe.{name}", ("source", "external_id"), fetch, cursor_field="created")
@@ -180,10 +193,14 @@ class StripeStreams:
         ensure_mode(self.store, self.livemode)
         run_hi = int(ctx.cap(ctx.started_at).timestamp())
         if ctx.cursor is None and ctx.since is None:
-            # First run (or --full): every object was just read as it is now; events start here.
-            yield Page([], json.dumps({"lo": run_hi}))
-            yield from self._pending_webhook_events()
-            return
+            # First run (or --full): every object was just read, each stream at its own moment. Changes made
+            # since the first of those moments (a refund while the run went on) are followed from there.
+            if self.run.first_started is None:
+                yield Page([], json.dumps({"lo": run_hi}))
+                yield from self._pending_webhook_events()
+                return
+            ctx = replace(ctx, cursor=json.dumps({"lo": self.run.first_started}))
+            yield Page([], ctx.cursor)  # where events begin is kept even when this run's window is still empty
         lo, _hi, _after = _window_start(ctx)
         if lo is not None and lo < int((ctx.started_at - EVENT_RETENTION + RETENTION_MARGIN).timestamp()):
             yield from self._catch_up(ctx, lo)
@@ -200,7 +217,8 @@ class StripeStreams:
         obj = (event.get("data") or {}).get("object") or {}
         if obj.get("object") != target[0]:  # e.g. a refund event names a charge created at another time
             return False
-        return self.run.read_after_event(target[0], object_created(event))
+        created = event.get("created")
+        return self.run.read_after_event(target[0], object_created(event), int(created) if created else None)
 
     def _catch_up(self, ctx: StreamContext, lo: int) -> Iterator[Page]:
         """The last events cursor is older than Stripe keeps events: re-read what may have changed since."""

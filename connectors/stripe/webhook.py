@@ -65,7 +65,30 @@ def verify(payload: bytes, signature: str | None, secret: str, tolerance: int = 
         raise ValueError("body is not JSON") from None
     if not isinstance(event, dict) or event.get("object") != "event" or not event.get("id"):
         raise ValueError("body is not a Stripe event")
+    problem = _shape_problem(event)
+    if problem:
+        raise ValueError(f"malformed event: {problem}")
     return event
+
+
+#: Latest plausible event time (2100-01-01), so a signed but nonsensical ``created`` is refused, not a crash.
+_MAX_CREATED = 4_102_444_800
+
+
+def _shape_problem(event: dict[str, Any]) -> str | None:
+    """What is wrong with an event's shape (id, type, created, data.object with an id), if anything."""
+    if not isinstance(event["id"], str) or len(event["id"]) > 255:
+        return "id is not a Stripe id"
+    if not isinstance(event.get("type"), str):
+        return "type is missing"
+    created = event.get("created")
+    if isinstance(created, bool) or not isinstance(created, int) or not 0 <= created < _MAX_CREATED:
+        return "created is not a time"
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        return "data.object has no id"
+    return None
 
 
 def _mark(event: dict[str, Any], status: str, payload: bytes | None = None,
