@@ -104,3 +104,32 @@ def test_an_older_state_of_a_gift_never_overwrites_a_newer_one(store):
                                  observed_at=read_late + timedelta(seconds=1))])
     with store.read() as conn:
         assert conn.execute(select(donations.c.refunded_minor)).scalar() == 1000
+
+
+def test_concurrent_writers_of_the_same_new_contact_end_with_one(store):
+    import threading
+
+    from vwfund.sync import apply_records
+
+    records = [Contact(source="stripe", external_id="cus_new", email="new@example.org"),
+               gift("ch_new", contact_source="stripe", contact_external_id="cus_new")]
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def deliver() -> None:
+        start.wait()
+        try:
+            apply_records(store, records)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(contacts)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(donations)).scalar() == 1
+        assert conn.execute(select(donations.c.contact_id)).scalar() is not None

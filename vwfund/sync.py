@@ -232,10 +232,14 @@ def run_stream(
         assert result.started_at is not None
         ctx = StreamContext(cursor=cursor, started_at=result.started_at, full=full, since=since, notes=result.notes)
         for page in stream.fetch(ctx):
-            with store.begin() as conn:
-                result.counts.update(save_records(conn, page.records))
+
+            def save_page(conn: Connection, page: Page = page) -> Counter[str]:
+                counts = save_records(conn, page.records)
                 if page.cursor is not None:
                     save_cursor(conn, stream.name, page.cursor)
+                return counts
+
+            result.counts.update(store.write(save_page))
             if progress:
                 progress(len(page.records))
 
@@ -317,8 +321,10 @@ def apply_records(
     ``also`` runs inside the same transaction (e.g. to mark a webhook event as applied), so the records
     and that mark are committed together or not at all.
     """
-    with store.begin() as conn:
+    def work(conn: Connection) -> Counter[str]:
         counts = save_records(conn, records)
         if also is not None:
             also(conn)
-    return counts
+        return counts
+
+    return store.write(work)

@@ -110,12 +110,22 @@ def _attach_references(
         )
 
 
-def link_contact(conn: Connection, system: str, external_id: str, contact_id: int, linked_by: str) -> None:
-    """Record that ``external_id`` in ``system`` is contact ``contact_id`` (replacing an older link)."""
-    old = find_contact_id(conn, system, external_id)
-    conn.execute(
-        delete(contact_links).where((contact_links.c.system == system) & (contact_links.c.external_id == external_id))
-    )
+def link_contact(
+    conn: Connection, system: str, external_id: str, contact_id: int, linked_by: str, replace: bool = False
+) -> None:
+    """Record that ``external_id`` in ``system`` is contact ``contact_id``.
+
+    A new link is a plain insert: a concurrent writer that linked the same id first makes it collide, and
+    the transaction runs again (``Store.write``) instead of silently taking the link over. Only a person's
+    decision (``replace=True``) moves an existing link.
+    """
+    old = find_contact_id(conn, system, external_id) if replace else None
+    if replace:
+        conn.execute(
+            delete(contact_links).where(
+                (contact_links.c.system == system) & (contact_links.c.external_id == external_id)
+            )
+        )
     conn.execute(
         insert(contact_links).values(
             system=system,
@@ -220,7 +230,7 @@ def resolve_conflict(conn: Connection, conflict_id: int, contact_id: int) -> dic
     if contact_id not in row.candidate_ids:
         raise InputError(f"contact {contact_id} is not a candidate of conflict {conflict_id} ({row.candidate_ids})")
     provisional = row.contact_id
-    link_contact(conn, row.system, row.external_id, contact_id, "person")
+    link_contact(conn, row.system, row.external_id, contact_id, "person", replace=True)
     if provisional is not None and provisional != contact_id:
         still_linked = conn.execute(
             select(contact_links.c.system).where(contact_links.c.contact_id == provisional)

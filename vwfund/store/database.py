@@ -5,20 +5,25 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import socket
 import sqlite3
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from vwfund.errors import LockedError, StoreError
 from vwfund.store import migrate
 from vwfund.store.schema import locks, store_meta
+
+T = TypeVar("T")
 
 
 def default_url() -> str:
@@ -83,6 +88,23 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    def write(self, work: Callable[[Connection], T], attempts: int = 5) -> T:
+        """Run ``work`` in one write transaction, again from the start if a concurrent writer made it collide.
+
+        Two writers can both find a contact or an event new and both insert it (PostgreSQL, read committed);
+        the loser's unique-key error, or a deadlock, rolls its transaction back and it runs again, now seeing
+        the other's row. ``work`` must be safe to repeat: every save of the store is an upsert.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.begin() as conn:
+                    return work(conn)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == attempts or not _is_collision(exc):
+                    raise
+                time.sleep(random.uniform(0.005, 0.05) * attempt)
+        raise AssertionError("unreachable")
+
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction: a consistent snapshot that does not block writers."""
@@ -114,6 +136,14 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def _is_collision(exc: Exception) -> bool:
+    """A unique-key clash, a deadlock or a serialisation failure between concurrent writers."""
+    if isinstance(exc, IntegrityError):
+        return "unique" in str(exc.orig).lower() or "duplicate" in str(exc.orig).lower()
+    code = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "diag", None), "sqlstate", None)
+    return code in {"40001", "40P01"} or "database is locked" in str(exc.orig)
 
 
 def _pid_alive(pid: int) -> bool:
