@@ -174,7 +174,7 @@ def main() -> None:
         except ImportError:
             stripe_plugin = None
         if stripe_plugin is not None:
-            with FakeStripe(api_key="sk_live_benchbenchbench1234", livemode=True) as fake:
+            with FakeStripe(api_key="sk_live_FAKE", livemode=True) as fake:
                 settings = {"stripe": {"api_key": fake.api_key, "api_base": fake.url, "webhook_secret": SECRET}}
                 plugins = load_plugins(only_distribution="-", extra=[stripe_plugin, crowdfunding_plugin])
                 app = App(Config(settings, env={}), db_url=url, plugins=plugins)

@@ -33,7 +33,7 @@ THREADS = 6
 @pytest.fixture
 def fake() -> Iterator[Any]:
     """A live-mode Stripe (test-mode gifts never count toward a campaign)."""
-    with fake_stripe.FakeStripe(api_key="sk_live_fakefakefake1234", livemode=True) as server:
+    with fake_stripe.FakeStripe(api_key="sk_live_FAKE", livemode=True) as server:
         yield server
 
 

@@ -210,7 +210,7 @@ def clocked_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
     """A live-mode fake whose clock the sync engine follows (so a test can move time during a run)."""
     from datetime import UTC, datetime
 
-    with FakeStripe(api_key="sk_live_loadclock000000001", livemode=True) as f:
+    with FakeStripe(api_key="sk_live_FAKE", livemode=True) as f:
         monkeypatch.setattr("vwfund.sync.utcnow", lambda: datetime.fromtimestamp(f.now(), UTC))
         yield f
 

@@ -25,7 +25,7 @@ from vwfund.testing.fake_stripe import FakeStripe, stripe_settings
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeStripe]:
     """A started live-mode fake Stripe (test-mode gifts never count) whose clock the sync engine follows."""
-    with FakeStripe(api_key="sk_live_fakefakefake1234", livemode=True) as f:
+    with FakeStripe(api_key="sk_live_FAKE", livemode=True) as f:
         monkeypatch.setattr("vwfund.sync.utcnow", lambda: datetime.fromtimestamp(f.now(), UTC))
         yield f
 

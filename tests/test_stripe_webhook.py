@@ -26,7 +26,7 @@ SECRET = "whsec_testsecret123456"
 @pytest.fixture
 def fake() -> Iterator[FakeStripe]:
     """A started live-mode fake Stripe."""
-    with FakeStripe(api_key="sk_live_fakefakefake1234", livemode=True) as f:
+    with FakeStripe(api_key="sk_live_FAKE", livemode=True) as f:
         yield f
 
 

@@ -358,7 +358,7 @@ class StripeSync(Scenario):
         """Start a live-mode fake and fill it (every object older than now)."""
         from vwfund.testing.fake_stripe import FakeStripe
 
-        self.fake = FakeStripe(api_key="sk_live_crashtrial0000000001", livemode=True).start()
+        self.fake = FakeStripe(api_key="sk_live_FAKE", livemode=True).start()
         f = self.fake
         f.state.keep_requests = False
         with _in_the_past(f, 600):
