@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from vwfund.errors import LockedError, StoreError
 from vwfund.store import migrate
@@ -138,7 +138,7 @@ class Store:
         self.engine.dispose()
 
 
-def _is_collision(exc: Exception) -> bool:
+def _is_collision(exc: DBAPIError) -> bool:
     """A unique-key clash, a deadlock or a serialisation failure between concurrent writers."""
     if isinstance(exc, IntegrityError):
         return "unique" in str(exc.orig).lower() or "duplicate" in str(exc.orig).lower()
