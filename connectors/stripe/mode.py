@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from vwfund.errors import StoreError
 from vwfund.store.database import Store
+from vwfund.store.schema import store_meta
+from vwfund.store.upsert import upsert
 
 MODE_KEY = "stripe.livemode"
 
@@ -15,12 +19,12 @@ def mode_name(livemode: bool) -> str:
 
 def ensure_mode(store: Store, livemode: bool) -> None:
     """Record the mode on first use; raise StoreError when the store already holds the other mode."""
-    stored = store.get_meta(MODE_KEY)
     wanted = "true" if livemode else "false"
-    if stored is None:
+    stored = store.get_meta(MODE_KEY)
+    if stored is None:  # first use: the first mode recorded stands, even when deliveries race to record it
         with store.begin() as conn:
-            store.set_meta(conn, MODE_KEY, wanted)
-        return
+            upsert(conn, store_meta, [{"key": MODE_KEY, "value": wanted}], ["key"], keep=["value"])
+            stored = conn.execute(select(store_meta.c.value).where(store_meta.c.key == MODE_KEY)).scalar()
     if stored != wanted:
         raise StoreError(
             f"this store holds Stripe {mode_name(stored == 'true')}-mode data and the key is {mode_name(livemode)}-mode: "

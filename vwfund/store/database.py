@@ -119,9 +119,10 @@ class Store:
             return conn.execute(select(store_meta.c.value).where(store_meta.c.key == key)).scalar()
 
     def set_meta(self, conn: Connection, key: str, value: str) -> None:
-        """Write a store-wide setting inside the caller's transaction."""
-        conn.execute(delete(store_meta).where(store_meta.c.key == key))
-        conn.execute(insert(store_meta).values(key=key, value=value))
+        """Write a store-wide setting inside the caller's transaction (an upsert: safe when writers race)."""
+        from vwfund.store.upsert import upsert
+
+        upsert(conn, store_meta, [{"key": key, "value": value}], ["key"])
 
     @contextlib.contextmanager
     def lock(self, name: str, wait: float = 0.0) -> Iterator[None]:
