@@ -82,34 +82,34 @@ def contact_stream(client: CiviClient, page_size: int = 500) -> Stream:
     return Stream("civicrm.contacts", ("source", "external_id"), fetch, cursor_field="modified_date")
 
 
-def contribution_stream(client: CiviClient, page_size: int = 500) -> Stream:
-    """``civicrm.contributions``: contributions entered in CiviCRM (not those our push created)."""
+def _not_ours_stream(
+    client: CiviClient, name: str, entity: str, select: list[str], to_record: Callable[[dict[str, Any], CiviClient], Any],
+    what: str, page_size: int,
+) -> Stream:
+    """A stream of ``entity`` rows modified in the window, leaving out those our own push created."""
 
     def convert(rows: list[dict[str, Any]], ctx: StreamContext) -> list[Any]:
         ours = [r for r in rows if pushed_by_us(r)]
         if ours:
-            ctx.note(f"{len(ours)} contributions created by vwfund's push were not imported again")
-        return [to_donation(r, client) for r in rows if not pushed_by_us(r)]
+            ctx.note(f"{len(ours)} {what} created by vwfund's push were not imported again")
+        return [to_record(r, client) for r in rows if not pushed_by_us(r)]
 
     def fetch(ctx: StreamContext) -> Iterator[Page]:
-        yield from fetch_modified(client, "Contribution", CONTRIBUTION_FIELDS, ctx, convert, page_size)
+        yield from fetch_modified(client, entity, select, ctx, convert, page_size)
 
-    return Stream("civicrm.contributions", ("source", "external_id"), fetch, cursor_field="modified_date")
+    return Stream(name, ("source", "external_id"), fetch, cursor_field="modified_date")
+
+
+def contribution_stream(client: CiviClient, page_size: int = 500) -> Stream:
+    """``civicrm.contributions``: contributions entered in CiviCRM (not those our push created)."""
+    return _not_ours_stream(client, "civicrm.contributions", "Contribution", CONTRIBUTION_FIELDS, to_donation,
+                            "contributions", page_size)
 
 
 def recurring_stream(client: CiviClient, page_size: int = 500) -> Stream:
     """``civicrm.recurring``: recurring contributions (monthly donors), not those our push created."""
-
-    def convert(rows: list[dict[str, Any]], ctx: StreamContext) -> list[Any]:
-        ours = [r for r in rows if pushed_by_us(r)]
-        if ours:
-            ctx.note(f"{len(ours)} recurring contributions created by vwfund's push were not imported again")
-        return [to_plan(r, client) for r in rows if not pushed_by_us(r)]
-
-    def fetch(ctx: StreamContext) -> Iterator[Page]:
-        yield from fetch_modified(client, "ContributionRecur", RECUR_FIELDS, ctx, convert, page_size)
-
-    return Stream("civicrm.recurring", ("source", "external_id"), fetch, cursor_field="modified_date")
+    return _not_ours_stream(client, "civicrm.recurring", "ContributionRecur", RECUR_FIELDS, to_plan,
+                            "recurring contributions", page_size)
 
 
 def group_stream(client: CiviClient, page_size: int = 500) -> Stream:

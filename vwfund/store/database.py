@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from vwfund.errors import LockedError, StoreError
 from vwfund.store import migrate
 from vwfund.store.schema import locks, store_meta
+from vwfund.store.upsert import upsert
 
 T = TypeVar("T")
 
@@ -120,8 +121,6 @@ class Store:
 
     def set_meta(self, conn: Connection, key: str, value: str) -> None:
         """Write a store-wide setting inside the caller's transaction (an upsert: safe when writers race)."""
-        from vwfund.store.upsert import upsert
-
         upsert(conn, store_meta, [{"key": key, "value": value}], ["key"])
 
     @contextlib.contextmanager
