@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, select
 
 from vwfund.campaigns.segments.compute import Computed, compute_segments
-from vwfund.campaigns.segments.ledger import Period, make_period, read_donors, read_flags, read_monthly
+from vwfund.campaigns.segments.ledger import Period, make_period
+from vwfund.campaigns.segments.reading import read_inputs
 from vwfund.campaigns.segments.settings import STANDARD_RULES, SegmentSettings
 from vwfund.errors import InputError
 from vwfund.money import Money
@@ -34,6 +35,7 @@ class RunReport:
     store_seconds: float = 0.0
     run_ids: dict[str, int] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
+    parts: int = 1
 
     def to_json(self) -> dict[str, Any]:
         """Counts per segment, retention and RFM distribution (no member lists)."""
@@ -65,19 +67,15 @@ def compute(store: Store, settings: SegmentSettings, as_of: date, only: Sequence
     if unknown:
         raise InputError(f"unknown segment {unknown[0]!r} (known: {', '.join(defs)})")
     started = time.perf_counter()
-    with store.read() as conn:
-        table = read_donors(conn, period, settings.timezone)
-        read_at = time.perf_counter()
-        monthly = read_monthly(conn, period)
-        flags = read_flags(conn)
+    inputs = read_inputs(store, period, settings.timezone, settings.workers)
     computed_at = time.perf_counter()
-    computed = compute_segments(table, monthly, flags, settings)
+    computed = compute_segments(inputs.table, inputs.monthly, inputs.flags, settings)
     if only:
         computed.members = {n: computed.members[n] for n in only}
         defs = {n: defs[n] for n in only}
     done = time.perf_counter()
-    timing = {"ledger": read_at - started, "monthly_and_flags": computed_at - read_at, "segments": done - computed_at}
-    return RunReport(period, computed, defs, compute_seconds=done - started, timing=timing)
+    timing = {**inputs.timing, "segments": done - computed_at}
+    return RunReport(period, computed, defs, compute_seconds=done - started, timing=timing, parts=inputs.parts)
 
 
 def _chunks(run_id: int, ids: list[int]) -> Iterator[list[dict[str, int]]]:

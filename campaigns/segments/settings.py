@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -52,6 +53,7 @@ class SegmentSettings:
     monthly_recent_days: int = 45
     major_minimum: dict[str, int] = field(default_factory=dict)
     custom: tuple[CustomSegment, ...] = ()
+    workers: int = 1
 
     def describe(self) -> dict[str, Any]:
         """The settings as stored with each run's definition."""
@@ -125,4 +127,10 @@ def load_settings(config: Config) -> SegmentSettings:
         monthly_recent_days=_positive(config, "monthly_recent_days", 45),
         major_minimum=_major_minimum(config.get("segments", "major_minimum"), currency),
         custom=parse_custom(config.get("segments", "custom"), currency),
+        workers=min(_positive(config, "workers", default_workers()), 64),
     )
+
+
+def default_workers() -> int:
+    """Processes a large run reads with by default: one per core, at most four."""
+    return max(1, min(os.cpu_count() or 1, 4))

@@ -173,6 +173,19 @@ donations = Table(
     Index("ix_donations_campaign_status", "campaign", "status"),
 )
 
+counted_gifts = Table(
+    "counted_gifts",
+    metadata,
+    # Kept by database triggers on donations (migration 0012), never written by the code: one row per gift
+    # that counts by the rule of vwfund.store.amounts and is linked to a contact.
+    Column("donation_id", Integer, primary_key=True, autoincrement=False),
+    Column("contact_id", Integer, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("received_epoch", BigInteger, nullable=False),  # UTC, whole seconds since 1970
+    Column("net_minor", Minor, nullable=False),  # amount - refunded
+    Index("ix_counted_gifts_contact", "contact_id", "currency", "received_epoch", "net_minor"),
+)
+
 recurring_plans = Table(
     "recurring_plans",
     metadata,
