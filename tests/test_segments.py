@@ -222,13 +222,16 @@ def test_local_days_of_stored_instants_even_in_half_hour_zones():
     from vwfund.campaigns.segments.ledger import LocalDays, epoch
 
     ams = LocalDays("Europe/Amsterdam")
-    assert ams(epoch(datetime(2024, 12, 31, 22, 30, tzinfo=UTC))) == date(2024, 12, 31)  # 23:30 local
-    assert ams(epoch(datetime(2024, 12, 31, 23, 30, tzinfo=UTC))) == date(2025, 1, 1)  # 00:30 local
-    assert ams(epoch(datetime(2024, 12, 31, 22, 59, 59, 999_999, tzinfo=UTC))) == date(2024, 12, 31)
+    assert ams(epoch(datetime(2024, 12, 31, 22, 30, tzinfo=UTC))) == date(2024, 12, 31).toordinal()  # 23:30 local
+    assert ams(epoch(datetime(2024, 12, 31, 23, 30, tzinfo=UTC))) == date(2025, 1, 1).toordinal()  # 00:30 local
+    assert ams(epoch(datetime(2024, 12, 31, 22, 59, 59, 999_999, tzinfo=UTC))) == date(2024, 12, 31).toordinal()
+    assert ams.many([epoch(datetime(2025, 3, 30, 0, 30, tzinfo=UTC)),  # the clocks go forward that day
+                     epoch(datetime(2025, 3, 30, 22, 30, tzinfo=UTC))]) == [date(2025, 3, 30).toordinal(),
+                                                                            date(2025, 3, 31).toordinal()]
     ktm = LocalDays("Asia/Kathmandu")  # UTC+5:45: local midnight is at 18:15 UTC
-    assert ktm(epoch(datetime(2025, 3, 1, 18, 10, tzinfo=UTC))) == date(2025, 3, 1)
-    assert ktm(epoch(datetime(2025, 3, 1, 18, 20, tzinfo=UTC))) == date(2025, 3, 2)
-    assert ktm(epoch(datetime(2025, 3, 1, 18, 14, 59, tzinfo=UTC))) == date(2025, 3, 1)
+    assert ktm(epoch(datetime(2025, 3, 1, 18, 10, tzinfo=UTC))) == date(2025, 3, 1).toordinal()
+    assert ktm(epoch(datetime(2025, 3, 1, 18, 20, tzinfo=UTC))) == date(2025, 3, 2).toordinal()
+    assert ktm(epoch(datetime(2025, 3, 1, 18, 14, 59, tzinfo=UTC))) == date(2025, 3, 1).toordinal()
 
 
 def test_the_ledger_query_walks_the_covering_index_without_sorting(sqlite_store):

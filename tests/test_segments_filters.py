@@ -21,8 +21,8 @@ COLUMNS = {
 
 
 def rows(expression: str) -> list[int]:
-    keep = compile_filter(parse_filter(expression, ["lybunt"]), COLUMNS, 2, expression)
-    return [i for i in range(4) if keep(i)]
+    keep = compile_filter(parse_filter(expression, ["lybunt"]), COLUMNS, 2, expression)(4)
+    return [i for i in range(4) if keep[i]]
 
 
 def test_the_example_of_the_docs():

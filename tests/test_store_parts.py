@@ -54,6 +54,6 @@ def fails(conn) -> int:
 
 
 def test_a_failing_helper_is_reported_not_lost(store):
-    with pytest.raises(StoreError, match="helper process reading the store failed: ValueError: the part could not"):
-        with parts.read_in_parts(store, [count_gifts, fails]) as (conn, helpers):
-            helpers.results()
+    failed = "helper process reading the store failed: ValueError: the part could not"
+    with pytest.raises(StoreError, match=failed), parts.read_in_parts(store, [count_gifts, fails]) as (_conn, helpers):
+        helpers.results()

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import compress
 from typing import Any
 
 from vwfund.campaigns.segments.filters import compile_filter, fields_used
@@ -150,8 +151,8 @@ def custom_rows(
     exponent = currency_exponent(settings.currency)
     out = {}
     for seg in settings.custom:
-        keep = compile_filter(seg.node, columns, exponent, seg.expression, f"[segments.custom] {seg.name}")
-        out[seg.name] = [i for i in range(len(table)) if keep(i)]
+        select = compile_filter(seg.node, columns, exponent, seg.expression, f"[segments.custom] {seg.name}")
+        out[seg.name] = list(compress(range(len(table)), select(len(table))))
     return out
 
 

@@ -11,7 +11,8 @@ Grammar (keywords in any case; whitespace is free)::
 
 Only whitelisted fields exist (see :data:`NUMERIC_FIELDS` and :data:`FLAG_FIELDS`); everything else is
 refused with the column of the mistake. Expressions are never turned into SQL text: they compile to a
-Python predicate over one row of the donor table.
+Python function that evaluates them over whole columns of the donor table at once (a list of booleans,
+one per row).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 from vwfund.errors import ConfigError
@@ -294,8 +296,8 @@ def fields_used(node: Node) -> set[str]:
     return set()
 
 
-Row = int
-Predicate = Callable[[Row], bool]
+#: Evaluates a compiled filter over every row: takes the number of rows, returns one boolean per row.
+Selection = Callable[[int], list[bool]]
 
 
 def compile_filter(
@@ -304,26 +306,26 @@ def compile_filter(
     money_exponent: int,
     expression: str = "",
     where: str = "filter",
-) -> Predicate:
-    """Turn an AST into a predicate over a row index of ``columns`` (field name -> column of values).
+) -> Selection:
+    """Turn an AST into a function of the row count giving, for every row of ``columns`` (field name ->
+    column of values), whether the row matches.
 
     Money literals become integer minor units of the organisation's currency (more decimals than the
-    currency has are refused), so no Decimal is built per row.
+    currency has are refused), so no Decimal is built per row. Each node is evaluated over whole columns.
     """
     if isinstance(node, Const):
         value = node.value
-        return lambda i: value
+        return lambda n: [value] * n
     if isinstance(node, Field):
         flag = columns[node.name]
-        return lambda i: bool(flag[i])
+        return lambda n: list(map(bool, flag))
     if isinstance(node, Not):
         inner = compile_filter(node.operand, columns, money_exponent, expression, where)
-        return lambda i: not inner(i)
+        return lambda n: [not v for v in inner(n)]
     if isinstance(node, BoolOp):
         parts = [compile_filter(o, columns, money_exponent, expression, where) for o in node.operands]
-        if node.op == "and":
-            return lambda i: all(p(i) for p in parts)
-        return lambda i: any(p(i) for p in parts)
+        combine = all if node.op == "and" else any
+        return lambda n: list(map(combine, zip(*(part(n) for part in parts), strict=True)))
     return _compile_compare(node, columns, money_exponent, expression, where)
 
 
@@ -340,7 +342,7 @@ def _literal(number: Number, other: Field, exponent: int, expression: str, where
 def _compile_compare(
     node: Compare, columns: Mapping[str, Sequence[int] | Sequence[bool]], exponent: int, expression: str,
     where: str,
-) -> Predicate:
+) -> Selection:
     op = _OPS[node.op]
     left, right = node.left, node.right
     if isinstance(left, Field) and isinstance(right, Field):
@@ -348,10 +350,10 @@ def _compile_compare(
             raise FilterError(f"cannot compare an amount with a count: {left.name} {node.op} {right.name}",
                               expression, node.column, where)
         a, b = columns[left.name], columns[right.name]
-        return lambda i: op(a[i], b[i])
+        return lambda n: list(map(op, a, b))
     if isinstance(left, Field) and isinstance(right, Number):
         col, lit = columns[left.name], _literal(right, left, exponent, expression, where)
-        return lambda i: op(col[i], lit)
+        return lambda n: list(map(op, col, repeat(lit, n)))
     assert isinstance(left, Number) and isinstance(right, Field)
     col, lit = columns[right.name], _literal(left, right, exponent, expression, where)
-    return lambda i: op(lit, col[i])
+    return lambda n: list(map(op, repeat(lit, n), col))

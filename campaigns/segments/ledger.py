@@ -10,9 +10,13 @@ per donor.
 
 from __future__ import annotations
 
+import gc
 from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, literal, or_, select
@@ -64,24 +68,33 @@ def make_period(as_of: date, settings: SegmentSettings) -> Period:
     )
 
 
+def _column() -> array[int]:
+    return array("q")
+
+
+#: The per-donor columns of a DonorTable besides contact_id (money is kept per currency).
+ROW_FIELDS = ("recency_days", "first_gift_year", "last_gift_year", "gifts", "gifts_window", "gifts_this_year",
+              "gifts_last_year", "years")
+
+
 @dataclass
 class DonorTable:
-    """Every contact with a counted gift before the cutoff, as columns indexed by row.
+    """Every contact with a counted gift before the cutoff, as columns (packed integer arrays) indexed by row.
 
     ``years`` is a bit mask: bit k set when the donor gave in calendar year ``period.year - k``.
     ``money[currency][kind]`` holds minor units per row for kind in total, window, this_year, last_year.
     """
 
     period: Period
-    contact_id: list[int] = field(default_factory=list)
-    recency_days: list[int] = field(default_factory=list)
-    first_gift_year: list[int] = field(default_factory=list)
-    last_gift_year: list[int] = field(default_factory=list)
-    gifts: list[int] = field(default_factory=list)
-    gifts_window: list[int] = field(default_factory=list)
-    gifts_this_year: list[int] = field(default_factory=list)
-    gifts_last_year: list[int] = field(default_factory=list)
-    years: list[int] = field(default_factory=list)
+    contact_id: array[int] = field(default_factory=_column)
+    recency_days: array[int] = field(default_factory=_column)
+    first_gift_year: array[int] = field(default_factory=_column)
+    last_gift_year: array[int] = field(default_factory=_column)
+    gifts: array[int] = field(default_factory=_column)
+    gifts_window: array[int] = field(default_factory=_column)
+    gifts_this_year: array[int] = field(default_factory=_column)
+    gifts_last_year: array[int] = field(default_factory=_column)
+    years: array[int] = field(default_factory=_column)
     money: dict[str, dict[str, array[int]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -95,8 +108,7 @@ class DonorTable:
     def extend(self, other: DonorTable) -> None:
         """Append the rows of a table read for other contacts (the parts of a run never share a contact)."""
         size = len(self)
-        for name in ("contact_id", "recency_days", "first_gift_year", "last_gift_year", "gifts", "gifts_window",
-                     "gifts_this_year", "gifts_last_year", "years"):
+        for name in ("contact_id", *ROW_FIELDS):
             getattr(self, name).extend(getattr(other, name))
         for currency in self.money.keys() | other.money.keys():
             mine = self.money.setdefault(currency, {kind: array("q", bytes(8 * size)) for kind in MONEY_KINDS})
@@ -104,28 +116,51 @@ class DonorTable:
                 mine[kind].extend(other.money_column(currency, kind))
 
 
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 class LocalDays:
-    """Local calendar day of an instant in seconds since 1970, cached per UTC hour when the whole hour falls
-    on one local day (always in zones with whole-hour offsets; in others the hour of a local midnight is
-    converted exactly)."""
+    """Local calendar day (as a proleptic ordinal, ``date.toordinal``) of an instant in seconds since 1970.
+
+    The zone's UTC offset is looked up once per UTC day: where it is the same at every hour of that day
+    (every day but those of a clock change), the local day is plain arithmetic, in any zone, half-hour
+    offsets included; on the days of a change each instant is converted exactly.
+    """
 
     def __init__(self, tz: str) -> None:
         self.zone = zone(tz)
-        self.cache: dict[int, date | None] = {}
+        self.offsets: dict[int, int | None] = {}
 
-    def _hour(self, hour: int) -> date | None:
-        first = datetime.fromtimestamp(hour * 3600, self.zone).date()
-        last = datetime.fromtimestamp(hour * 3600 + 3599, self.zone).date()
-        return first if first == last else None
+    def _offset(self, day: int) -> int | None:
+        offsets = {datetime.fromtimestamp(day * 86400 + hour * 3600, self.zone).utcoffset() for hour in range(25)}
+        if len(offsets) != 1:
+            return None
+        offset = offsets.pop()
+        return None if offset is None else int(offset.total_seconds())
 
-    def __call__(self, seconds: int) -> date:
-        """The local day of the instant ``seconds`` after 1970-01-01 00:00 UTC."""
-        hour = seconds // 3600
-        try:
-            found = self.cache[hour]
-        except KeyError:
-            found = self.cache[hour] = self._hour(hour)
-        return found if found is not None else datetime.fromtimestamp(seconds, self.zone).date()
+    def _exact(self, seconds: int) -> int:
+        return datetime.fromtimestamp(seconds, self.zone).date().toordinal()
+
+    def __call__(self, seconds: int) -> int:
+        """The ordinal of the local day of the instant ``seconds`` after 1970-01-01 00:00 UTC."""
+        return self.many([seconds])[0]
+
+    def many(self, instants: Sequence[int]) -> list[int]:
+        """The local day ordinals of many instants (seconds since 1970)."""
+        offsets = self.offsets
+        for day in {seconds // 86400 for seconds in instants} - offsets.keys():
+            offsets[day] = self._offset(day)
+        exact, epoch_day = self._exact, EPOCH_ORDINAL
+        return [(seconds + offset) // 86400 + epoch_day if (offset := offsets[seconds // 86400]) is not None
+                else exact(seconds) for seconds in instants]
+
+
+class YearOf(dict[int, int]):
+    """The calendar year of a day ordinal (cached: a store has a few thousand distinct days)."""
+
+    def __missing__(self, ordinal: int) -> int:
+        year = self[ordinal] = date.fromordinal(ordinal).year
+        return year
 
 
 #: Gift counts per year are packed seven to a sum, 9 bits each (the SQL does fewer aggregates that way);
@@ -186,33 +221,18 @@ def _exact_year_counts(conn: Connection, period: Period, contact_id: int, curren
     return counts
 
 
-def _put(col: array[int], i: int, value: int) -> None:
-    """Set row ``i`` of a money column, padding with zeros for the rows that had no gift in that currency."""
-    size = len(col)
-    if size == i:
-        col.append(value)
-    elif size < i:
-        col.extend(array("q", bytes(8 * (i - size))))
-        col.append(value)
-    else:
-        col[i] = value
+class YearDecoder(dict[Any, tuple[int, int, int, int]]):
+    """Packed per-year counts (one sum, or a tuple of sums) to (presence mask, gifts in those years, this
+    year's, last year's); cached, as donors share few distinct patterns."""
 
+    def __init__(self, n_years: int) -> None:
+        super().__init__()
+        self.fields = [(k // YEARS_PER_SUM, FIELD_BITS * (k % YEARS_PER_SUM)) for k in range(n_years)]
 
-def _year_decoder(n_years: int) -> Any:
-    """Decode packed per-year counts to (presence mask, gifts in those years, this year's, last year's);
-    results are cached, as donors share few distinct patterns."""
-    bits = [(k // YEARS_PER_SUM, FIELD_BITS * (k % YEARS_PER_SUM), 1 << k) for k in range(n_years)]
-    cache: dict[tuple[Any, ...], tuple[int, int, int, int]] = {}
-
-    def decode(packed: tuple[Any, ...]) -> tuple[int, int, int, int]:
-        found = cache.get(packed)
-        if found is None:
-            sums = [int(v) for v in packed]
-            counts = [(sums[j] >> shift) & FIELD_MASK for j, shift, _bit in bits]
-            found = cache[packed] = _summarise(counts)
+    def __missing__(self, packed: Any) -> tuple[int, int, int, int]:
+        sums = [int(v) for v in (packed if isinstance(packed, tuple) else (packed,))]
+        found = self[packed] = _summarise([(sums[j] >> shift) & FIELD_MASK for j, shift in self.fields])
         return found
-
-    return decode
 
 
 def _summarise(counts: list[int]) -> tuple[int, int, int, int]:
@@ -223,66 +243,123 @@ def _summarise(counts: list[int]) -> tuple[int, int, int, int]:
     return mask, sum(counts), counts[0], counts[1]
 
 
+BATCH = 20_000
+
+
 def read_donors(conn: Connection, period: Period, tz: str, contacts_in: ContactRange = (None, None)) -> DonorTable:
     """Aggregate every counted gift before the cutoff into a DonorTable (one streamed query), for every contact
     or for the contacts of one id range."""
-    t = DonorTable(period)
-    index: dict[int, int] = {}
-    local_day = LocalDays(tz)
-    as_of = period.as_of
-    n_years = len(period.year_starts)
-    older_bit = 1 << n_years
-    decode = _year_decoder(n_years)
-    money: dict[str, tuple[array[int], ...]] = {}
-    stmt = _aggregate_query(period, contacts_in).execution_options(yield_per=20_000)
-    for row in conn.execute(stmt):
-        cid, currency, first, last, n, total, s_this, s_last, n_win, s_win = row[:10]
-        if n > FIELD_MASK:  # a packed field could have overflowed: count this one exactly
-            mask, in_years, n_this, n_last = _summarise(_exact_year_counts(conn, period, cid, currency))
-        else:
-            mask, in_years, n_this, n_last = decode(tuple(row[10:]))
-        if n > in_years:
-            mask |= older_bit
-        last_local = local_day(last)
-        i = index.get(cid)
-        if i is None:
-            i = index[cid] = len(t.contact_id)
-            t.contact_id.append(cid)
-            t.recency_days.append((as_of - last_local).days)
-            t.first_gift_year.append(local_day(first).year)
-            t.last_gift_year.append(last_local.year)
-            t.gifts.append(n)
-            t.gifts_window.append(n_win)
-            t.gifts_this_year.append(n_this)
-            t.gifts_last_year.append(n_last)
-            t.years.append(mask)
-        else:  # the same donor in a second currency
-            t.recency_days[i] = min(t.recency_days[i], (as_of - last_local).days)
-            t.first_gift_year[i] = min(t.first_gift_year[i], local_day(first).year)
-            t.last_gift_year[i] = max(t.last_gift_year[i], last_local.year)
-            t.gifts[i] += n
-            t.gifts_window[i] += n_win
-            t.gifts_this_year[i] += n_this
-            t.gifts_last_year[i] += n_last
-            t.years[i] |= mask
-        cols = money.get(currency)
-        if cols is None:
-            cols = money[currency] = tuple(array("q") for _ in MONEY_KINDS)
-        total_col, window_col, this_col, last_col = cols
-        if len(total_col) == i:  # the usual case: the next row of this currency's columns
-            total_col.append(int(total))
-            window_col.append(int(s_win))
-            this_col.append(int(s_this))
-            last_col.append(int(s_last))
-        else:
-            for col, amount in zip(cols, (total, s_win, s_this, s_last), strict=True):
-                _put(col, i, int(amount))
-    for currency, cols in money.items():
-        for col in cols:
-            if len(col) < len(t.contact_id):
-                col.extend(array("q", bytes(8 * (len(t.contact_id) - len(col)))))
-        t.money[currency] = dict(zip(MONEY_KINDS, cols, strict=True))
-    return t
+    reader = _BatchReader(conn, period, tz)
+    result = conn.execute(_aggregate_query(period, contacts_in).execution_options(yield_per=BATCH))
+    held: list[Any] = []  # the rows of the last contact of a batch: its next currency may be in the next one
+    with gc_paused():
+        for batch in result.partitions():
+            rows = held + list(batch)
+            last_contact = rows[-1][0]
+            cut = len(rows)
+            while cut > 0 and rows[cut - 1][0] == last_contact:
+                cut -= 1
+            held = rows[cut:]
+            if cut:
+                reader.add(rows[:cut])
+        if held:
+            reader.add(held)
+        return reader.finish()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a read building millions of rows creates no cycles, and the
+    collector would otherwise walk every object again and again as they pile up."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _BatchReader:
+    """Turns batches of (contact, currency) rows, each holding whole contacts, into the table's columns."""
+
+    def __init__(self, conn: Connection, period: Period, tz: str) -> None:
+        self.conn = conn
+        self.period = period
+        self.table = DonorTable(period)
+        self.local_day = LocalDays(tz)
+        self.year_of = YearOf()
+        self.as_of = period.as_of.toordinal()
+        self.older_bit = 1 << len(period.year_starts)
+        self.decode = YearDecoder(len(period.year_starts))
+        self.money: dict[str, list[array[int]]] = {}
+
+    def _years(self, rows: list[Any], columns: list[Any]) -> list[tuple[int, int, int, int]]:
+        """(presence mask, gifts in the years kept apart, this year's, last year's) per row."""
+        packed = columns[10] if len(columns) == 11 else list(zip(*columns[10:], strict=True))
+        years = list(map(self.decode.__getitem__, packed))
+        for r in [r for r, n in enumerate(columns[4]) if n > FIELD_MASK]:  # a packed field could have overflowed:
+            row = rows[r]  # count this one exactly
+            years[r] = _summarise(_exact_year_counts(self.conn, self.period, row[0], row[1]))
+        return years
+
+    def add(self, rows: list[Any]) -> None:
+        """Append the contacts of ``rows`` (rows of one contact are adjacent, none is in another batch)."""
+        t, year_of, older = self.table, self.year_of, self.older_bit
+        columns = list(zip(*rows, strict=True))
+        cid, cur, first, last, n, total, s_this, s_last, n_win, s_win = columns[:10]
+        last_day = self.local_day.many(last)
+        years = self._years(rows, columns)
+        fields = (
+            [self.as_of - d for d in last_day], [year_of[d] for d in self.local_day.many(first)],
+            [year_of[d] for d in last_day], n, n_win, [y[2] for y in years], [y[3] for y in years],
+            [mask | older if count > in_years else mask
+             for (mask, in_years, _this, _last), count in zip(years, n, strict=True)],
+        )
+        base = len(t.contact_id)
+        new = [r == 0 or cid[r] != cid[r - 1] for r in range(len(cid))]
+        if all(new):
+            t.contact_id.extend(cid)
+            for name, values in zip(ROW_FIELDS, fields, strict=True):
+                getattr(t, name).extend(values)
+            position: Any = range(base, base + len(cid))
+        else:  # some contacts gave in more than one currency: one row each, merged
+            position = [k - 1 + base for k in accumulate(new)]
+            firsts = [r for r, is_new in enumerate(new) if is_new]
+            t.contact_id.extend(map(cid.__getitem__, firsts))
+            table_columns = [getattr(t, name) for name in ROW_FIELDS]
+            for column, values in zip(table_columns, fields, strict=True):
+                column.extend(map(values.__getitem__, firsts))
+            recency, first_year, last_year, gifts, window, this, last_n, mask = table_columns
+            for r in (r for r, is_new in enumerate(new) if not is_new):
+                i = position[r]
+                recency[i] = min(recency[i], fields[0][r])
+                first_year[i] = min(first_year[i], fields[1][r])
+                last_year[i] = max(last_year[i], fields[2][r])
+                gifts[i] += n[r]
+                window[i] += n_win[r]
+                this[i] += fields[5][r]
+                last_n[i] += fields[6][r]
+                mask[i] |= fields[7][r]
+        size = len(t.contact_id)
+        amounts = (total, s_win, s_this, s_last)
+        for currency in set(cur):
+            cols = self.money.setdefault(currency, [array("q") for _ in MONEY_KINDS])
+            for col in cols:
+                col.frombytes(bytes(8 * (size - len(col))))
+            mine = [r for r, c in enumerate(cur) if c == currency]
+            for col, values in zip(cols, amounts, strict=True):
+                for r in mine:
+                    col[position[r]] = int(values[r])
+
+    def finish(self) -> DonorTable:
+        """The table, every money column as long as it."""
+        t = self.table
+        for currency, cols in self.money.items():
+            for col in cols:
+                col.frombytes(bytes(8 * (len(t) - len(col))))
+            t.money[currency] = dict(zip(MONEY_KINDS, cols, strict=True))
+        return t
 
 
 def read_monthly(conn: Connection, period: Period) -> set[int]:

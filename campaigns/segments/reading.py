@@ -1,16 +1,19 @@
 """Everything a segments run reads from the store, split over processes when the store is large.
 
 The donors are read in parts by contact id (every part a range of ids, the ranges together covering all),
-the first parts by helper processes and the last by this one, which also reads the monthly donors and the
-flags; all in one snapshot of the store (:mod:`vwfund.store.parts`). Below ``PARALLEL_MIN_GIFTS`` stored
-gifts, or with ``workers = 1``, it is one read here.
+the first parts by helper processes and the last by this one, while one more helper reads the monthly
+donors and the flags (mostly waiting on the disk, so it overlaps well); all in one snapshot of the store
+(:mod:`vwfund.store.parts`). Below ``PARALLEL_MIN_GIFTS`` stored gifts, or with ``workers = 1``, it is one
+read here.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 from sqlalchemy import Connection, func, select
 
@@ -29,6 +32,9 @@ from vwfund.store.schema import counted_gifts
 
 #: Below this many stored gifts a second process costs more than it saves.
 PARALLEL_MIN_GIFTS = 200_000
+#: A helper also sends its result, which costs it more than this process takes to receive it, so this
+#: process's own range of contacts is a little larger.
+OWN_SHARE = 1.15
 
 
 @dataclass
@@ -43,7 +49,8 @@ class Inputs:
 
 
 def contact_ranges(conn: Connection, workers: int) -> list[ContactRange]:
-    """Split the contacts with counted gifts into ``workers`` id ranges (one when the store is small).
+    """Split the contacts with counted gifts into ``workers`` id ranges (one when the store is small), the
+    last one, read by this process, a little larger.
 
     The first range is open below and the last open above, so together they cover every id, whatever is
     written after the bounds were read.
@@ -54,7 +61,9 @@ def contact_ranges(conn: Connection, workers: int) -> list[ContactRange]:
         return [(None, None)]
     low = conn.execute(select(func.min(g.contact_id))).scalar() or 0
     high = conn.execute(select(func.max(g.contact_id))).scalar() or 0
-    cuts = sorted({low + (high - low + 1) * k // workers for k in range(1, workers)} - {low})
+    weights = [1.0] * (workers - 1) + [OWN_SHARE]
+    whole = sum(weights)
+    cuts = sorted({low + int((high - low + 1) * sum(weights[:k]) / whole) for k in range(1, workers)} - {low})
     bounds: list[int | None] = [None, *cuts, None]
     return [(bounds[k], bounds[k + 1]) for k in range(len(bounds) - 1)]
 
@@ -64,19 +73,26 @@ def read_inputs(store: Store, period: Period, tz: str, workers: int) -> Inputs:
     started = time.perf_counter()
     with store.read() as conn:
         ranges = contact_ranges(conn, workers)
-    jobs = [partial(read_donors, period=period, tz=tz, contacts_in=part) for part in ranges[:-1]]
+    if len(ranges) == 1:
+        with store.read() as conn:
+            table = read_donors(conn, period, tz)
+            own_at = time.perf_counter()
+            monthly, flags = read_monthly_and_flags(conn, period)
+        return Inputs(table, monthly, flags, timing={"ledger": own_at - started,
+                                                     "monthly_and_flags": time.perf_counter() - own_at})
+    jobs: list[Callable[[Connection], Any]] = [partial(read_monthly_and_flags, period=period)]
+    jobs += [partial(read_donors, period=period, tz=tz, contacts_in=part) for part in ranges[:-1]]
     with read_in_parts(store, jobs) as (conn, helpers):
         table = read_donors(conn, period, tz, ranges[-1])
         own_at = time.perf_counter()
-        monthly = read_monthly(conn, period)
-        flags = read_flags(conn)
-        flags_at = time.perf_counter()
-        parts = helpers.results()
-    if parts:
-        whole = parts[0]
-        for part in [*parts[1:], table]:
-            whole.extend(part)
-        table = whole
-    done = time.perf_counter()
-    return Inputs(table, monthly, flags, parts=len(ranges), timing={
-        "ledger": (own_at - started) + (done - flags_at), "monthly_and_flags": flags_at - own_at})
+        (monthly, flags), *parts = helpers.results()
+    whole = parts[0]
+    for part in [*parts[1:], table]:
+        whole.extend(part)
+    return Inputs(whole, monthly, flags, parts=len(ranges), timing={
+        "ledger": own_at - started, "waiting_for_helpers": time.perf_counter() - own_at})
+
+
+def read_monthly_and_flags(conn: Connection, period: Period) -> tuple[set[int], ContactFlags]:
+    """The active monthly donors and the flagged contacts."""
+    return read_monthly(conn, period), read_flags(conn)
