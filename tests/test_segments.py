@@ -275,3 +275,23 @@ def test_a_run_read_in_parts_by_helper_processes_equals_one_read(app, monkeypatc
     assert split.computed.retention == one.computed.retention
     assert split.computed.rfm_distribution == one.computed.rfm_distribution
     assert names(ids, split.computed.members["upgraded"]) == {"up", "gbp"}
+
+
+def test_a_donor_in_two_currencies_is_one_donor_with_each_currency_kept_apart(app, monkeypatch):
+    from vwfund.campaigns.segments import reading
+
+    gifts = [gift("two", local(2024, 5, 1), 20), gift("two", local(2025, 5, 1), 30),
+             gift("two", local(2024, 6, 1), 50, currency="GBP"), gift("two", local(2025, 6, 1), 10, currency="GBP"),
+             gift("solo", local(2025, 2, 1), 10)]
+    with app.store.begin() as conn:
+        save_records(conn, [Contact(source="offline", external_id=p, email=f"{p}@example.org") for p in ("two", "solo")])
+        save_records(conn, gifts)
+    config = {"segments": {"custom": {"four": "gifts >= 4 and gifts_this_year = 2 and total_this_year = 30"}}}
+    monkeypatch.setattr(reading, "PARALLEL_MIN_GIFTS", 0)
+    for workers in (1, 2):
+        report = compute(app.store, load_settings(Config({"segments": {**config["segments"], "workers": workers}},
+                                                         env={})), AS_OF)
+        got = {name: len(members) for name, members in report.computed.members.items() if members}
+        assert report.computed.donors == 2
+        # up in EUR and down in GBP: retained, but neither upgraded, downgraded nor the same
+        assert got == {"retained": 1, "new": 1, "first_time": 1, "four": 1}, (workers, got)

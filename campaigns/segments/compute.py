@@ -6,144 +6,148 @@ the same score, whatever the contact ids or the order of rows, and a score never
 broken. Recency is worse when longer ago; frequency and monetary are worse when smaller. Monetary is
 scored within each currency among the donors who ever gave in it (amounts of different currencies are
 never added or compared); a donor who gave in two currencies takes the higher of the two scores.
+
+The table's columns are taken as numpy arrays (without copying) and every rule is applied to whole
+columns at once.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import compress
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from vwfund.campaigns.segments.filters import compile_filter, fields_used
 from vwfund.campaigns.segments.ledger import ContactFlags, DonorTable
 from vwfund.campaigns.segments.settings import STANDARD_RULES, SegmentSettings
 from vwfund.money import currency_exponent
 
+Ints = npt.NDArray[np.int64]
+Flags = npt.NDArray[np.bool_]
 
-def quintile_scores(values: Sequence[int], higher_is_better: bool = True) -> list[int]:
+
+def column(values: Sequence[int]) -> Ints:
+    """A column of the table as an int64 array (the table's packed arrays are shared, not copied)."""
+    return np.frombuffer(values, dtype=np.int64) if isinstance(values, array) else np.asarray(values, dtype=np.int64)
+
+
+def scores_of(values: Ints, higher_is_better: bool = True) -> Ints:
     """Score every value 1-5: ``1 + floor(5 * (number of strictly worse values) / len(values))``."""
     n = len(values)
     if n == 0:
-        return []
-    counts = Counter(values)
-    score_of: dict[int, int] = {}
-    worse = 0
-    for value in sorted(counts, reverse=not higher_is_better):  # worst first
-        score_of[value] = 1 + (5 * worse) // n
-        worse += counts[value]
-    return [score_of[v] for v in values]
+        return np.zeros(0, dtype=np.int64)
+    _distinct, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)  # ascending
+    # how many values are worse: smaller ones when higher is better, else larger ones
+    worse = np.cumsum(counts) - counts if higher_is_better else n - np.cumsum(counts)
+    return (1 + (5 * worse) // n)[inverse.reshape(-1)]
+
+
+def quintile_scores(values: Sequence[int], higher_is_better: bool = True) -> list[int]:
+    """Score every value 1-5 (see :func:`scores_of`), as a list."""
+    return [int(v) for v in scores_of(np.asarray(values, dtype=np.int64), higher_is_better)]
 
 
 @dataclass
 class RfmScores:
     """Recency, frequency and monetary scores per row of the DonorTable."""
 
-    recency: list[int]
-    frequency: list[int]
-    monetary: list[int]
+    recency: Ints
+    frequency: Ints
+    monetary: Ints
 
 
 def score_rfm(table: DonorTable) -> RfmScores:
     """Score every donor of the table (see the module docstring for ties and currencies)."""
-    monetary = [0] * len(table)
+    monetary = np.zeros(len(table), dtype=np.int64)
     for cols in table.money.values():
-        rows = [i for i, total in enumerate(cols["total"]) if total > 0]
-        window = cols["window"]
-        for i, score in zip(rows, quintile_scores([window[i] for i in rows]), strict=True):
-            if score > monetary[i]:
-                monetary[i] = score
+        gave = column(cols["total"]) > 0  # every counted gift adds more than nothing
+        mine = np.zeros(len(table), dtype=np.int64)
+        mine[gave] = scores_of(column(cols["window"])[gave])
+        np.maximum(monetary, mine, out=monetary)
     return RfmScores(
-        recency=quintile_scores(table.recency_days, higher_is_better=False),
-        frequency=quintile_scores(table.gifts_window),
+        recency=scores_of(column(table.recency_days), higher_is_better=False),
+        frequency=scores_of(column(table.gifts_window)),
         monetary=monetary,
     )
 
 
-def standard_rows(table: DonorTable, monthly: set[int], settings: SegmentSettings) -> dict[str, list[int]]:
-    """Row indexes of every standard segment (the rules are in settings.STANDARD_RULES)."""
-    out: dict[str, list[int]] = {name: [] for name in STANDARD_RULES}
-    years, gifts, gifts_window = table.years, table.gifts, table.gifts_window
-    for i, mask in enumerate(years):
-        this, last, before = mask & 1, mask & 2, mask >> 2
-        if this:
-            if last:
-                out["retained"].append(i)
-            elif before:
-                out["recaptured"].append(i)
-            else:
-                out["new"].append(i)
-        elif last:
-            out["lybunt"].append(i)
-        elif before:
-            out["sybunt"].append(i)
-        if gifts[i] == 1 and gifts_window[i] == 1:
-            out["first_time"].append(i)
-        if gifts_window[i] == 0:
-            out["lapsed"].append(i)
-    pairs = [(cols["this_year"], cols["last_year"]) for cols in table.money.values()]
-    for i in out["retained"]:
-        up = down = same = 0
-        for this_col, last_col in pairs:
-            now, before_amount = this_col[i], last_col[i]
-            if now > 0 and before_amount > 0:
-                up += now > before_amount
-                down += now < before_amount
-                same += now == before_amount
-        if up and not down:
-            out["upgraded"].append(i)
-        elif down and not up:
-            out["downgraded"].append(i)
-        elif same and not up and not down:
-            out["same"].append(i)
-    ids = table.contact_id
-    out["monthly"] = [i for i, cid in enumerate(ids) if cid in monthly]
-    major: set[int] = set()
+#: The standard segments decided by the years given in alone, from the year mask (bit 0: this year,
+#: bit 1: last year, higher bits: earlier years).
+BY_YEARS: dict[str, Callable[[Ints], Flags]] = {
+    "new": lambda mask: mask == 1,
+    "retained": lambda mask: mask & 3 == 3,
+    "recaptured": lambda mask: (mask & 3 == 1) & (mask > 3),
+    "lybunt": lambda mask: mask & 3 == 2,
+    "sybunt": lambda mask: (mask & 3 == 0) & (mask > 0),
+}
+
+
+def standard_flags(table: DonorTable, monthly: set[int], settings: SegmentSettings) -> dict[str, Flags]:
+    """Which rows are in every standard segment (the rules are in settings.STANDARD_RULES)."""
+    years, gifts, window = column(table.years), column(table.gifts), column(table.gifts_window)
+    out = {name: rule(years) for name, rule in BY_YEARS.items()}
+    out["first_time"] = (gifts == 1) & (window == 1)
+    out["lapsed"] = window == 0
+    up = np.zeros(len(table), dtype=np.int64)
+    down, same = up.copy(), up.copy()
+    for cols in table.money.values():
+        now, before = column(cols["this_year"]), column(cols["last_year"])
+        both = (now > 0) & (before > 0)
+        up += both & (now > before)
+        down += both & (now < before)
+        same += both & (now == before)
+    retained = out["retained"]
+    out["upgraded"] = retained & (up > 0) & (down == 0)
+    out["downgraded"] = retained & (down > 0) & (up == 0)
+    out["same"] = retained & (same > 0) & (up == 0) & (down == 0)
+    out["monthly"] = np.isin(column(table.contact_id), np.fromiter(monthly, dtype=np.int64, count=len(monthly)))
+    major = np.zeros(len(table), dtype=np.bool_)
     for currency, minimum in settings.major_minimum.items():
-        window = table.money_column(currency, "window")
-        major.update(i for i, amount in enumerate(window) if amount >= minimum)
-    out["major"] = sorted(major)
-    return out
+        major |= column(table.money_column(currency, "window")) >= minimum
+    out["major"] = major
+    return {name: out[name] for name in STANDARD_RULES}
+
+
+def _contacts_in(table: DonorTable, ids: frozenset[int]) -> Flags:
+    return np.isin(column(table.contact_id), np.fromiter(ids, dtype=np.int64, count=len(ids)))
 
 
 def filter_columns(
-    table: DonorTable, rfm: RfmScores, flags: ContactFlags, standard: dict[str, list[int]], currency: str,
+    table: DonorTable, rfm: RfmScores, flags: ContactFlags, standard: dict[str, Flags], currency: str,
     needed: set[str],
 ) -> dict[str, Any]:
     """The columns a set of filters reads, by field name (built only when used)."""
-    builders: dict[str, Any] = {
+    builders: dict[str, Callable[[], Any]] = {
         "rfm.recency": lambda: rfm.recency, "rfm.frequency": lambda: rfm.frequency,
-        "rfm.monetary": lambda: rfm.monetary, "recency_days": lambda: table.recency_days,
-        "gifts": lambda: table.gifts, "gifts_window": lambda: table.gifts_window,
-        "gifts_this_year": lambda: table.gifts_this_year, "gifts_last_year": lambda: table.gifts_last_year,
-        "first_gift_year": lambda: table.first_gift_year, "last_gift_year": lambda: table.last_gift_year,
-        "total": lambda: table.money_column(currency, "total"),
-        "total_window": lambda: table.money_column(currency, "window"),
-        "total_this_year": lambda: table.money_column(currency, "this_year"),
-        "total_last_year": lambda: table.money_column(currency, "last_year"),
-        "opted_out": lambda: [cid in flags.opted_out for cid in table.contact_id],
-        "do_not_email": lambda: [cid in flags.do_not_email for cid in table.contact_id],
-        "monthly": lambda: _row_flags(len(table), standard["monthly"]),
+        "rfm.monetary": lambda: rfm.monetary, "recency_days": lambda: column(table.recency_days),
+        "gifts": lambda: column(table.gifts), "gifts_window": lambda: column(table.gifts_window),
+        "gifts_this_year": lambda: column(table.gifts_this_year),
+        "gifts_last_year": lambda: column(table.gifts_last_year),
+        "first_gift_year": lambda: column(table.first_gift_year),
+        "last_gift_year": lambda: column(table.last_gift_year),
+        "total": lambda: column(table.money_column(currency, "total")),
+        "total_window": lambda: column(table.money_column(currency, "window")),
+        "total_this_year": lambda: column(table.money_column(currency, "this_year")),
+        "total_last_year": lambda: column(table.money_column(currency, "last_year")),
+        "opted_out": lambda: _contacts_in(table, flags.opted_out),
+        "do_not_email": lambda: _contacts_in(table, flags.do_not_email),
+        "monthly": lambda: standard["monthly"],
     }
     for name in standard:
-        builders[f"segment.{name}"] = lambda rows=standard[name]: _row_flags(len(table), rows)
+        builders[f"segment.{name}"] = lambda rows=standard[name]: rows
     return {name: builders[name]() for name in needed}
 
 
-def _row_flags(n: int, rows: list[int]) -> bytearray:
-    flags = bytearray(n)
-    for i in rows:
-        flags[i] = 1
-    return flags
-
-
-def custom_rows(
-    table: DonorTable, rfm: RfmScores, flags: ContactFlags, standard: dict[str, list[int]],
+def custom_flags(
+    table: DonorTable, rfm: RfmScores, flags: ContactFlags, standard: dict[str, Flags],
     settings: SegmentSettings,
-) -> dict[str, list[int]]:
-    """Row indexes of every custom segment of the settings."""
+) -> dict[str, Flags]:
+    """Which rows are in every custom segment of the settings."""
     needed: set[str] = set()
     for seg in settings.custom:
         needed |= fields_used(seg.node)
@@ -152,7 +156,7 @@ def custom_rows(
     out = {}
     for seg in settings.custom:
         select = compile_filter(seg.node, columns, exponent, seg.expression, f"[segments.custom] {seg.name}")
-        out[seg.name] = list(compress(range(len(table)), select(len(table))))
+        out[seg.name] = np.asarray(select(len(table)), dtype=np.bool_)
     return out
 
 
@@ -166,7 +170,9 @@ def retention(table: DonorTable) -> list[dict[str, Any]]:
     """Retention per calendar year, newest first: of last year's donors, how many gave again (also for the
     new donors of last year and for repeat donors apart). The reference year counts to the reference date."""
     year = table.period.year
-    groups = Counter(zip(table.years, table.first_gift_year, strict=True))
+    # one key per (year mask, first year): the mask above 16 bits, the year (0-65535) below
+    keys, counts = np.unique((column(table.years) << 16) | column(table.first_gift_year), return_counts=True)
+    groups = {(int(key) >> 16, int(key) & 0xFFFF): int(count) for key, count in zip(keys, counts, strict=True)}
     rows = []
     for k in range(len(table.period.year_starts) - 1):
         base = {"all": 0, "new": 0, "repeat": 0}
@@ -202,12 +208,12 @@ def compute_segments(table: DonorTable, monthly: set[int], flags: ContactFlags,
                      settings: SegmentSettings) -> Computed:
     """Every standard and custom segment; contacts deleted, deceased, restricted or anonymised are left out."""
     rfm = score_rfm(table)
-    standard = standard_rows(table, monthly, settings)
-    rows = {**standard, **custom_rows(table, rfm, flags, standard, settings)}
-    ids = table.contact_id
-    excluded = flags.excluded
-    members = {name: sorted(cid for cid in (ids[i] for i in idx) if cid not in excluded) for name, idx in rows.items()}
-    distribution = {name: dict(sorted(Counter(col).items()))
+    standard = standard_flags(table, monthly, settings)
+    rows = {**standard, **custom_flags(table, rfm, flags, standard, settings)}
+    ids = column(table.contact_id)
+    kept = ~_contacts_in(table, flags.excluded)
+    members = {name: np.sort(ids[in_segment & kept]).tolist() for name, in_segment in rows.items()}
+    distribution = {name: {score: int(count) for score, count in enumerate(np.bincount(col)) if count}
                     for name, col in (("recency", rfm.recency), ("frequency", rfm.frequency),
                                       ("monetary", rfm.monetary))}
     return Computed(members=members, retention=retention(table), donors=len(table),

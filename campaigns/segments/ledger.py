@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, Connection, and_, case, cast, func, literal, or_, select
 
 from vwfund.campaigns.segments.settings import SegmentSettings
 from vwfund.store.amounts import is_counted_expr
@@ -168,6 +168,8 @@ class YearOf(dict[int, int]):
 FIELD_BITS = 9
 YEARS_PER_SUM = 7
 FIELD_MASK = (1 << FIELD_BITS) - 1
+#: Gift counts and window gift counts share one sum: count + window_count * COUNT_SPLIT.
+COUNT_SPLIT = 1 << 32
 
 
 #: A range of contact ids, [first, end); None leaves that side open.
@@ -177,7 +179,8 @@ ContactRange = tuple[int | None, int | None]
 def _aggregate_query(period: Period, contacts_in: ContactRange = (None, None)) -> Any:
     """One row per contact and currency: first and last gift, counts and sums, gifts per year (packed).
 
-    The rows come in contact order from the covering index of ``counted_gifts``, so nothing is sorted.
+    The rows come in contact order from the covering index of ``counted_gifts``, so nothing is sorted (the
+    ORDER BY costs nothing there, and keeps a contact's currencies together on any database).
     """
     g = counted_gifts.c
     at, net = g.received_epoch, g.net_minor
@@ -188,23 +191,26 @@ def _aggregate_query(period: Period, contacts_in: ContactRange = (None, None)) -
         whens: list[tuple[Any, Any]] = [(at >= starts[first - 1], literal(0))] if first else []
         whens += [(at >= starts[k], literal(1 << (FIELD_BITS * (k - first))))
                   for k in range(first, min(first + YEARS_PER_SUM, len(starts)))]
-        packed.append(func.sum(case(*whens, else_=literal(0))))
-    columns = [
-        g.contact_id, g.currency, func.min(at), func.max(at), func.count(),
-        func.sum(net),
-        func.sum(case((at >= this_year, net), else_=literal(0))),
-        func.sum(case((at >= this_year, literal(0)), (at >= last_year, net), else_=literal(0))),
-        func.sum(case((at >= window_start, literal(1)), else_=literal(0))),
-        func.sum(case((at >= window_start, net), else_=literal(0))),
+        packed.append(case(*whens, else_=literal(0)))
+    sums = [
+        # the gifts (low 32 bits) and those in the window (high bits) in one sum
+        case((at >= window_start, literal(COUNT_SPLIT + 1)), else_=literal(1)),
+        net,
+        case((at >= this_year, net), else_=literal(0)),
+        case((at >= last_year, net), else_=literal(0)),  # this year's and last year's together
+        case((at >= window_start, net), else_=literal(0)),
         *packed,
     ]
+    # sums come back as integers on both databases (PostgreSQL's sum of bigints is a numeric)
+    columns = [g.contact_id, g.currency, func.min(at), func.max(at),
+               *(cast(func.sum(term), BigInteger) for term in sums)]
     first_id, end_id = contacts_in
     stmt = select(*columns).where(at < epoch(period.cutoff))
     if first_id is not None:
         stmt = stmt.where(g.contact_id >= first_id)
     if end_id is not None:
         stmt = stmt.where(g.contact_id < end_id)
-    return stmt.group_by(g.contact_id, g.currency)
+    return stmt.group_by(g.contact_id, g.currency).order_by(g.contact_id, g.currency)
 
 
 def _exact_year_counts(conn: Connection, period: Period, contact_id: int, currency: str) -> list[int]:
@@ -294,11 +300,11 @@ class _BatchReader:
         self.decode = YearDecoder(len(period.year_starts))
         self.money: dict[str, list[array[int]]] = {}
 
-    def _years(self, rows: list[Any], columns: list[Any]) -> list[tuple[int, int, int, int]]:
+    def _years(self, rows: list[Any], packed_sums: list[Any], gifts: list[int]) -> list[tuple[int, int, int, int]]:
         """(presence mask, gifts in the years kept apart, this year's, last year's) per row."""
-        packed = columns[10] if len(columns) == 11 else list(zip(*columns[10:], strict=True))
+        packed = packed_sums[0] if len(packed_sums) == 1 else list(zip(*packed_sums, strict=True))
         years = list(map(self.decode.__getitem__, packed))
-        for r in [r for r, n in enumerate(columns[4]) if n > FIELD_MASK]:  # a packed field could have overflowed:
+        for r in [r for r, n in enumerate(gifts) if n > FIELD_MASK]:  # a packed field could have overflowed:
             row = rows[r]  # count this one exactly
             years[r] = _summarise(_exact_year_counts(self.conn, self.period, row[0], row[1]))
         return years
@@ -307,9 +313,12 @@ class _BatchReader:
         """Append the contacts of ``rows`` (rows of one contact are adjacent, none is in another batch)."""
         t, year_of, older = self.table, self.year_of, self.older_bit
         columns = list(zip(*rows, strict=True))
-        cid, cur, first, last, n, total, s_this, s_last, n_win, s_win = columns[:10]
+        cid, cur, first, last, counts, total, s_this, s_recent, s_win = columns[:9]
+        n = [count & (COUNT_SPLIT - 1) for count in counts]
+        n_win = [count // COUNT_SPLIT for count in counts]
+        s_last = [both - this for both, this in zip(s_recent, s_this, strict=True)]
         last_day = self.local_day.many(last)
-        years = self._years(rows, columns)
+        years = self._years(rows, columns[9:], n)
         fields = (
             [self.as_of - d for d in last_day], [year_of[d] for d in self.local_day.many(first)],
             [year_of[d] for d in last_day], n, n_win, [y[2] for y in years], [y[3] for y in years],
