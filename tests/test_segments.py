@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import select
 
 from vwfund.campaigns.segments.compute import quintile_scores
@@ -225,9 +226,9 @@ def test_local_days_of_stored_instants_even_in_half_hour_zones():
     assert ams(epoch(datetime(2024, 12, 31, 22, 30, tzinfo=UTC))) == date(2024, 12, 31).toordinal()  # 23:30 local
     assert ams(epoch(datetime(2024, 12, 31, 23, 30, tzinfo=UTC))) == date(2025, 1, 1).toordinal()  # 00:30 local
     assert ams(epoch(datetime(2024, 12, 31, 22, 59, 59, 999_999, tzinfo=UTC))) == date(2024, 12, 31).toordinal()
-    assert ams.many([epoch(datetime(2025, 3, 30, 0, 30, tzinfo=UTC)),  # the clocks go forward that day
-                     epoch(datetime(2025, 3, 30, 22, 30, tzinfo=UTC))]) == [date(2025, 3, 30).toordinal(),
-                                                                            date(2025, 3, 31).toordinal()]
+    assert ams.many(np.array([epoch(datetime(2025, 3, 30, 0, 30, tzinfo=UTC)),  # clocks go forward that day
+                              epoch(datetime(2025, 3, 30, 22, 30, tzinfo=UTC))])).tolist() == [
+        date(2025, 3, 30).toordinal(), date(2025, 3, 31).toordinal()]
     ktm = LocalDays("Asia/Kathmandu")  # UTC+5:45: local midnight is at 18:15 UTC
     assert ktm(epoch(datetime(2025, 3, 1, 18, 10, tzinfo=UTC))) == date(2025, 3, 1).toordinal()
     assert ktm(epoch(datetime(2025, 3, 1, 18, 20, tzinfo=UTC))) == date(2025, 3, 2).toordinal()

@@ -138,9 +138,9 @@ def filter_columns(
         "do_not_email": lambda: _contacts_in(table, flags.do_not_email),
         "monthly": lambda: standard["monthly"],
     }
-    for name in standard:
-        builders[f"segment.{name}"] = lambda rows=standard[name]: rows
-    return {name: builders[name]() for name in needed}
+    segment = "segment."
+    return {name: standard[name.removeprefix(segment)] if name.startswith(segment) else builders[name]()
+            for name in needed}
 
 
 def custom_flags(

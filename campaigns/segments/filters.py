@@ -352,7 +352,7 @@ _MIRRORED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "==": "==", "
 
 def _against_literal(values: Any, op: str, literal: int | Decimal) -> Callable[[int], npt.NDArray[np.bool_]]:
     """``column OP literal`` over whole columns of whole numbers, exact for any literal."""
-    if literal == literal.to_integral_value() if isinstance(literal, Decimal) else True:
+    if isinstance(literal, int) or literal == literal.to_integral_value():
         whole, compare = int(literal), _OPS[op]
         return lambda n: np.asarray(compare(np.asarray(values, dtype=np.int64), whole), dtype=np.bool_)
     floor, rule = int(literal.to_integral_value(rounding=ROUND_FLOOR)), _AGAINST_FRACTION[op]

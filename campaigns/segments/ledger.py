@@ -16,9 +16,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import accumulate
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import BigInteger, Connection, and_, case, cast, func, literal, or_, select
 
 from vwfund.campaigns.segments.settings import SegmentSettings
@@ -117,14 +118,17 @@ class DonorTable:
 
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+#: Marks a UTC day on which the zone's offset changes (no real offset is this large).
+CLOCK_CHANGE = 1 << 40
+Ints = npt.NDArray[np.int64]
 
 
 class LocalDays:
     """Local calendar day (as a proleptic ordinal, ``date.toordinal``) of an instant in seconds since 1970.
 
-    The zone's UTC offset is looked up once per UTC day: where it is the same at every hour of that day
-    (every day but those of a clock change), the local day is plain arithmetic, in any zone, half-hour
-    offsets included; on the days of a change each instant is converted exactly.
+    The zone's UTC offset is looked up once per UTC day: where it is the same all that day (every day but
+    those of a clock change), the local day is plain arithmetic, in any zone, half-hour offsets included;
+    on the days of a change each instant is converted exactly.
     """
 
     def __init__(self, tz: str) -> None:
@@ -132,7 +136,8 @@ class LocalDays:
         self.offsets: dict[int, int | None] = {}
 
     def _offset(self, day: int) -> int | None:
-        offsets = {datetime.fromtimestamp(day * 86400 + hour * 3600, self.zone).utcoffset() for hour in range(25)}
+        # a zone changes its offset at most once a day, so a change shows between these three instants
+        offsets = {datetime.fromtimestamp(day * 86400 + hour * 3600, self.zone).utcoffset() for hour in (0, 12, 24)}
         if len(offsets) != 1:
             return None
         offset = offsets.pop()
@@ -143,24 +148,24 @@ class LocalDays:
 
     def __call__(self, seconds: int) -> int:
         """The ordinal of the local day of the instant ``seconds`` after 1970-01-01 00:00 UTC."""
-        return self.many([seconds])[0]
+        return int(self.many(np.array([seconds], dtype=np.int64))[0])
 
-    def many(self, instants: Sequence[int]) -> list[int]:
+    def many(self, instants: Ints) -> Ints:
         """The local day ordinals of many instants (seconds since 1970)."""
-        offsets = self.offsets
-        for day in {seconds // 86400 for seconds in instants} - offsets.keys():
-            offsets[day] = self._offset(day)
-        exact, epoch_day = self._exact, EPOCH_ORDINAL
-        return [(seconds + offset) // 86400 + epoch_day if (offset := offsets[seconds // 86400]) is not None
-                else exact(seconds) for seconds in instants]
-
-
-class YearOf(dict[int, int]):
-    """The calendar year of a day ordinal (cached: a store has a few thousand distinct days)."""
-
-    def __missing__(self, ordinal: int) -> int:
-        year = self[ordinal] = date.fromordinal(ordinal).year
-        return year
+        if len(instants) == 0:
+            return np.zeros(0, dtype=np.int64)
+        days = instants // 86400
+        low = int(days.min())
+        span = range(low, int(days.max()) + 1)
+        for day in span:
+            if day not in self.offsets:
+                self.offsets[day] = self._offset(day)
+        table = np.array([CLOCK_CHANGE if (o := self.offsets[day]) is None else o for day in span], dtype=np.int64)
+        offsets = table[days - low]
+        out = (instants + offsets) // 86400 + EPOCH_ORDINAL
+        for i in np.flatnonzero(offsets == CLOCK_CHANGE):
+            out[i] = self._exact(int(instants[i]))
+        return out
 
 
 #: Gift counts per year are packed seven to a sum, 9 bits each (the SQL does fewer aggregates that way);
@@ -287,79 +292,66 @@ def gc_paused() -> Iterator[None]:
 
 
 class _BatchReader:
-    """Turns batches of (contact, currency) rows, each holding whole contacts, into the table's columns."""
+    """Turns batches of (contact, currency) rows, each holding whole contacts, into the table's columns
+    (every step on whole numpy columns)."""
 
     def __init__(self, conn: Connection, period: Period, tz: str) -> None:
         self.conn = conn
         self.period = period
         self.table = DonorTable(period)
         self.local_day = LocalDays(tz)
-        self.year_of = YearOf()
         self.as_of = period.as_of.toordinal()
         self.older_bit = 1 << len(period.year_starts)
         self.decode = YearDecoder(len(period.year_starts))
         self.money: dict[str, list[array[int]]] = {}
 
-    def _years(self, rows: list[Any], packed_sums: list[Any], gifts: list[int]) -> list[tuple[int, int, int, int]]:
-        """(presence mask, gifts in the years kept apart, this year's, last year's) per row."""
-        packed = packed_sums[0] if len(packed_sums) == 1 else list(zip(*packed_sums, strict=True))
-        years = list(map(self.decode.__getitem__, packed))
-        for r in [r for r, n in enumerate(gifts) if n > FIELD_MASK]:  # a packed field could have overflowed:
-            row = rows[r]  # count this one exactly
+    def _years(self, rows: list[Any], packed_sums: list[Any], gifts: Ints) -> Ints:
+        """Per row: presence mask, gifts in the years kept apart, this year's, last year's (4 columns)."""
+        if len(packed_sums) == 1:  # the usual case: decode each distinct packed sum once
+            distinct, inverse = np.unique(_ints(packed_sums[0]), return_inverse=True)
+            decoded = np.array([self.decode[int(v)] for v in distinct], dtype=np.int64).reshape(-1, 4)
+            years = decoded[inverse.reshape(-1)]
+        else:
+            years = np.array([self.decode[key] for key in zip(*packed_sums, strict=True)],
+                             dtype=np.int64).reshape(-1, 4)
+        for r in np.flatnonzero(gifts > FIELD_MASK):  # a packed field could have overflowed: count exactly
+            row = rows[r]
             years[r] = _summarise(_exact_year_counts(self.conn, self.period, row[0], row[1]))
         return years
 
     def add(self, rows: list[Any]) -> None:
         """Append the contacts of ``rows`` (rows of one contact are adjacent, none is in another batch)."""
-        t, year_of, older = self.table, self.year_of, self.older_bit
+        t = self.table
         columns = list(zip(*rows, strict=True))
-        cid, cur, first, last, counts, total, s_this, s_recent, s_win = columns[:9]
-        n = [count & (COUNT_SPLIT - 1) for count in counts]
-        n_win = [count // COUNT_SPLIT for count in counts]
-        s_last = [both - this for both, this in zip(s_recent, s_this, strict=True)]
+        cid, first, last, counts, total, s_this, s_recent, s_win = (_ints(columns[k]) for k in (0, *range(2, 9)))
+        n, n_win = counts & (COUNT_SPLIT - 1), counts >> 32
         last_day = self.local_day.many(last)
         years = self._years(rows, columns[9:], n)
-        fields = (
-            [self.as_of - d for d in last_day], [year_of[d] for d in self.local_day.many(first)],
-            [year_of[d] for d in last_day], n, n_win, [y[2] for y in years], [y[3] for y in years],
-            [mask | older if count > in_years else mask
-             for (mask, in_years, _this, _last), count in zip(years, n, strict=True)],
-        )
+        mask = np.where(n > years[:, 1], years[:, 0] | self.older_bit, years[:, 0])
+        fields = [self.as_of - last_day, year_of(self.local_day.many(first)), year_of(last_day), n, n_win,
+                  years[:, 2], years[:, 3], mask]
+        new = np.ones(len(cid), dtype=np.bool_)
+        new[1:] = cid[1:] != cid[:-1]
+        starts = np.flatnonzero(new)
+        if len(starts) < len(cid):  # some contacts gave in more than one currency: one row each, merged
+            fields = [merge.reduceat(values, starts) for merge, values in zip(ROW_MERGES, fields, strict=True)]
         base = len(t.contact_id)
-        new = [r == 0 or cid[r] != cid[r - 1] for r in range(len(cid))]
-        if all(new):
-            t.contact_id.extend(cid)
-            for name, values in zip(ROW_FIELDS, fields, strict=True):
-                getattr(t, name).extend(values)
-            position: Any = range(base, base + len(cid))
-        else:  # some contacts gave in more than one currency: one row each, merged
-            position = [k - 1 + base for k in accumulate(new)]
-            firsts = [r for r, is_new in enumerate(new) if is_new]
-            t.contact_id.extend(map(cid.__getitem__, firsts))
-            table_columns = [getattr(t, name) for name in ROW_FIELDS]
-            for column, values in zip(table_columns, fields, strict=True):
-                column.extend(map(values.__getitem__, firsts))
-            recency, first_year, last_year, gifts, window, this, last_n, mask = table_columns
-            for r in (r for r, is_new in enumerate(new) if not is_new):
-                i = position[r]
-                recency[i] = min(recency[i], fields[0][r])
-                first_year[i] = min(first_year[i], fields[1][r])
-                last_year[i] = max(last_year[i], fields[2][r])
-                gifts[i] += n[r]
-                window[i] += n_win[r]
-                this[i] += fields[5][r]
-                last_n[i] += fields[6][r]
-                mask[i] |= fields[7][r]
+        t.contact_id.frombytes(cid[starts].tobytes())
+        for name, values in zip(ROW_FIELDS, fields, strict=True):
+            getattr(t, name).frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
         size = len(t.contact_id)
-        amounts = (total, s_win, s_this, s_last)
-        for currency in set(cur):
+        position = np.cumsum(new) - 1 + base
+        currencies = np.array(columns[1])
+        amounts = (total, s_win, s_this, s_recent - s_this)
+        for currency in np.unique(currencies).tolist():
             cols = self.money.setdefault(currency, [array("q") for _ in MONEY_KINDS])
-            for col in cols:
-                col.frombytes(bytes(8 * (size - len(col))))
-            mine = [r for r, c in enumerate(cur) if c == currency]
+            chosen = currencies == currency
+            at = position[chosen]
             for col, values in zip(cols, amounts, strict=True):
-                for r in mine:
-                    col[position[r]] = int(values[r])
+                col.frombytes(bytes(8 * (size - len(col))))
+                view = np.frombuffer(col, dtype=np.int64)
+                view[at] = values[chosen]
+                del view  # the array must not be resized while a view of it exists
 
     def finish(self) -> DonorTable:
         """The table, every money column as long as it."""
@@ -369,6 +361,20 @@ class _BatchReader:
                 col.frombytes(bytes(8 * (len(t) - len(col))))
             t.money[currency] = dict(zip(MONEY_KINDS, cols, strict=True))
         return t
+
+
+def _ints(values: Sequence[int]) -> Ints:
+    return np.fromiter(values, dtype=np.int64, count=len(values))
+
+
+def year_of(ordinals: Ints) -> Ints:
+    """The calendar year of each day ordinal (``date.toordinal``), exact, proleptic Gregorian."""
+    days = (ordinals - EPOCH_ORDINAL).astype("datetime64[D]")
+    return days.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
+#: How the rows of one contact in several currencies merge, field by field (in the order of ROW_FIELDS).
+ROW_MERGES = (np.minimum, np.minimum, np.maximum, np.add, np.add, np.add, np.add, np.bitwise_or)
 
 
 def read_monthly(conn: Connection, period: Period) -> set[int]:

@@ -1,4 +1,4 @@
-"""Segments: a covering index on donations for the per-contact ledger (campaigns/segments/tables.py).
+"""Segments: a covering index on donations for the per-contact ledger (dropped in 0012 for counted_gifts).
 
 Revision ID: 0006
 Revises: 0005
