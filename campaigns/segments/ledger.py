@@ -154,14 +154,13 @@ class LocalDays:
         """The local day ordinals of many instants (seconds since 1970)."""
         if len(instants) == 0:
             return np.zeros(0, dtype=np.int64)
-        days = instants // 86400
-        low = int(days.min())
-        span = range(low, int(days.max()) + 1)
-        for day in span:
-            if day not in self.offsets:
-                self.offsets[day] = self._offset(day)
-        table = np.array([CLOCK_CHANGE if (o := self.offsets[day]) is None else o for day in span], dtype=np.int64)
-        offsets = table[days - low]
+        days, inverse = np.unique(instants // 86400, return_inverse=True)
+        known = self.offsets
+        for day in days.tolist():
+            if day not in known:
+                known[day] = self._offset(day)
+        table = np.array([CLOCK_CHANGE if (o := known[day]) is None else o for day in days.tolist()], dtype=np.int64)
+        offsets = table[inverse.reshape(-1)]
         out = (instants + offsets) // 86400 + EPOCH_ORDINAL
         for i in np.flatnonzero(offsets == CLOCK_CHANGE):
             out[i] = self._exact(int(instants[i]))
