@@ -220,7 +220,7 @@ def test_window_for_rfm_starts_365_local_days_before(app):
 
 
 def test_local_days_of_stored_instants_even_in_half_hour_zones():
-    from vwfund.campaigns.segments.ledger import LocalDays, epoch
+    from vwfund.campaigns.segments.calendar import LocalDays, epoch
 
     ams = LocalDays("Europe/Amsterdam")
     assert ams(epoch(datetime(2024, 12, 31, 22, 30, tzinfo=UTC))) == date(2024, 12, 31).toordinal()  # 23:30 local

@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vwfund.campaigns.segments.calendar import Ints
 from vwfund.campaigns.segments.filters import compile_filter, fields_used
-from vwfund.campaigns.segments.ledger import ContactFlags, DonorTable
+from vwfund.campaigns.segments.ledger import DonorTable
+from vwfund.campaigns.segments.monthly_and_flags import ContactFlags
 from vwfund.campaigns.segments.settings import STANDARD_RULES, SegmentSettings
 from vwfund.money import currency_exponent
 
-Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
 
 

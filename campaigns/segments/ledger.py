@@ -4,8 +4,8 @@ One query groups the store's counted gifts (the narrow ``counted_gifts`` table, 
 keep equal to the counted, linked gifts of :mod:`vwfund.store.amounts`) by contact and currency, with
 conditional sums over the organisation's calendar years. Instants are whole seconds since 1970 (UTC);
 year starts are computed in the organisation's time zone and compared as such, so it works the same on
-SQLite and PostgreSQL. The result is kept as columns (lists and arrays indexed by row), not as an object
-per donor.
+SQLite and PostgreSQL. The result is kept as columns (packed integer arrays indexed by row), not as an
+object per donor.
 """
 
 from __future__ import annotations
@@ -19,22 +19,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from sqlalchemy import BigInteger, Connection, and_, case, cast, func, literal, or_, select
+from sqlalchemy import BigInteger, Connection, case, cast, func, literal, select
 
+from vwfund.campaigns.segments.calendar import Ints, LocalDays, epoch, year_of
 from vwfund.campaigns.segments.settings import SegmentSettings
-from vwfund.store.amounts import is_counted_expr
-from vwfund.store.schema import contacts, counted_gifts, donations, recurring_plans
-from vwfund.timeutil import day_bounds, zone
+from vwfund.store.schema import counted_gifts
+from vwfund.timeutil import day_bounds
 
-#: Plan statuses that mean the plan no longer runs (when no end date is known).
-ENDED_PLAN_STATUSES = ("canceled", "cancelled", "ended", "incomplete_expired", "expired")
 MONEY_KINDS = ("total", "window", "this_year", "last_year")
-
-
-def epoch(instant: datetime) -> int:
-    """Whole seconds since 1970 of an aware instant (the unit of ``counted_gifts.received_epoch``)."""
-    return int(instant.timestamp())
 
 
 @dataclass(frozen=True)
@@ -115,56 +107,6 @@ class DonorTable:
             mine = self.money.setdefault(currency, {kind: array("q", bytes(8 * size)) for kind in MONEY_KINDS})
             for kind in MONEY_KINDS:
                 mine[kind].extend(other.money_column(currency, kind))
-
-
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-#: Marks a UTC day on which the zone's offset changes (no real offset is this large).
-CLOCK_CHANGE = 1 << 40
-Ints = npt.NDArray[np.int64]
-
-
-class LocalDays:
-    """Local calendar day (as a proleptic ordinal, ``date.toordinal``) of an instant in seconds since 1970.
-
-    The zone's UTC offset is looked up once per UTC day: where it is the same all that day (every day but
-    those of a clock change), the local day is plain arithmetic, in any zone, half-hour offsets included;
-    on the days of a change each instant is converted exactly.
-    """
-
-    def __init__(self, tz: str) -> None:
-        self.zone = zone(tz)
-        self.offsets: dict[int, int | None] = {}
-
-    def _offset(self, day: int) -> int | None:
-        # a zone changes its offset at most once a day, so a change shows between these three instants
-        offsets = {datetime.fromtimestamp(day * 86400 + hour * 3600, self.zone).utcoffset() for hour in (0, 12, 24)}
-        if len(offsets) != 1:
-            return None
-        offset = offsets.pop()
-        return None if offset is None else int(offset.total_seconds())
-
-    def _exact(self, seconds: int) -> int:
-        return datetime.fromtimestamp(seconds, self.zone).date().toordinal()
-
-    def __call__(self, seconds: int) -> int:
-        """The ordinal of the local day of the instant ``seconds`` after 1970-01-01 00:00 UTC."""
-        return int(self.many(np.array([seconds], dtype=np.int64))[0])
-
-    def many(self, instants: Ints) -> Ints:
-        """The local day ordinals of many instants (seconds since 1970)."""
-        if len(instants) == 0:
-            return np.zeros(0, dtype=np.int64)
-        days, inverse = np.unique(instants // 86400, return_inverse=True)
-        known = self.offsets
-        for day in days.tolist():
-            if day not in known:
-                known[day] = self._offset(day)
-        table = np.array([CLOCK_CHANGE if (o := known[day]) is None else o for day in days.tolist()], dtype=np.int64)
-        offsets = table[inverse.reshape(-1)]
-        out = (instants + offsets) // 86400 + EPOCH_ORDINAL
-        for i in np.flatnonzero(offsets == CLOCK_CHANGE):
-            out[i] = self._exact(int(instants[i]))
-        return out
 
 
 #: Gift counts per year are packed seven to a sum, 9 bits each (the SQL does fewer aggregates that way);
@@ -366,59 +308,5 @@ def _ints(values: Sequence[int]) -> Ints:
     return np.fromiter(values, dtype=np.int64, count=len(values))
 
 
-def year_of(ordinals: Ints) -> Ints:
-    """The calendar year of each day ordinal (``date.toordinal``), exact, proleptic Gregorian."""
-    days = (ordinals - EPOCH_ORDINAL).astype("datetime64[D]")
-    return days.astype("datetime64[Y]").astype(np.int64) + 1970
-
-
 #: How the rows of one contact in several currencies merge, field by field (in the order of ROW_FIELDS).
 ROW_MERGES = (np.minimum, np.minimum, np.maximum, np.add, np.add, np.add, np.add, np.bitwise_or)
-
-
-def read_monthly(conn: Connection, period: Period) -> set[int]:
-    """Contacts with a monthly plan running at the cutoff and a counted payment on it in the recent days."""
-    d, p = donations.c, recurring_plans.c
-    running = or_(p.ended_at >= period.cutoff, and_(p.ended_at.is_(None), p.status.not_in(ENDED_PLAN_STATUSES)))
-    stmt = (
-        select(d.contact_id)
-        .distinct()
-        .select_from(donations.join(recurring_plans, and_(p.source == d.source, p.external_id == d.recurring_plan)))
-        .where(
-            d.contact_id.is_not(None),
-            d.received_at >= period.monthly_start,
-            d.received_at < period.cutoff,
-            is_counted_expr(donations),
-            p.interval == "month",
-            p.started_at < period.cutoff,
-            running,
-        )
-    )
-    return {r[0] for r in conn.execute(stmt)}
-
-
-@dataclass(frozen=True)
-class ContactFlags:
-    """Contacts with a flag set: those never put in a segment, and those who opted out or said no email."""
-
-    excluded: frozenset[int]
-    opted_out: frozenset[int]
-    do_not_email: frozenset[int]
-
-
-def read_flags(conn: Connection) -> ContactFlags:
-    """Read the (few) contacts with a flag set."""
-    c = contacts.c
-    gone = or_(c.is_deleted.is_(True), c.is_deceased.is_(True), c.restricted.is_(True), c.anonymised_at.is_not(None))
-    stmt = select(c.id, gone, c.is_opt_out, c.do_not_email).where(
-        or_(gone, c.is_opt_out.is_(True), c.do_not_email.is_(True))
-    )
-    excluded, opted_out, no_email = set(), set(), set()
-    for cid, is_gone, opt_out, dne in conn.execute(stmt):
-        if is_gone:
-            excluded.add(cid)
-        if opt_out:
-            opted_out.add(cid)
-        if dne:
-            no_email.add(cid)
-    return ContactFlags(frozenset(excluded), frozenset(opted_out), frozenset(no_email))

@@ -17,15 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from vwfund.campaigns.segments.ledger import (
-    ContactFlags,
-    ContactRange,
-    DonorTable,
-    Period,
-    read_donors,
-    read_flags,
-    read_monthly,
-)
+from vwfund.campaigns.segments.ledger import ContactRange, DonorTable, Period, read_donors
+from vwfund.campaigns.segments.monthly_and_flags import ContactFlags, read_flags, read_monthly
 from vwfund.store.database import Store
 from vwfund.store.parts import read_in_parts
 from vwfund.store.schema import counted_gifts
