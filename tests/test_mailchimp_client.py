@@ -158,3 +158,21 @@ def test_unreadable_batch_results_are_an_error():
 def test_errors_carry_hashes_not_emails():
     text = scrub("an@example.org is already a list member")
     assert "an@example.org" not in text and email_hash("an@example.org") in text
+
+
+def test_a_read_whose_answer_arrives_garbled_is_read_again_and_a_write_is_not_sent_twice():
+    s = MailchimpSettings(api_key="k" * 32 + "-us1", list_id=LIST, api_base="https://us1.api.mailchimp.com/3.0",
+                          retries=3, backoff=0.001)
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"{s.api_base}/ping", body='{"health_status": "Everything\'s Ch', status=200)
+        rsps.add(responses.GET, f"{s.api_base}/ping", json={"health_status": "Everything's Chimpy!"})
+        assert MailchimpClient(s).get("ping") == {"health_status": "Everything's Chimpy!"}
+        rsps.add(responses.POST, f"{s.api_base}/lists/{LIST}/members", body="<html>proxy error", status=200)
+        with pytest.raises(RemoteError, match=r"POST .* with something that is not JSON"):
+            MailchimpClient(s).post(f"lists/{LIST}/members", {"email_address": "a@example.org"})
+        assert len([c for c in rsps.calls if c.request.method == "POST"]) == 1
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"{s.api_base}/ping", body="{", status=200)
+        with pytest.raises(RemoteError, match=r"GET .* with something that is not JSON"):
+            MailchimpClient(s).get("ping")
+        assert len(rsps.calls) == 3  # the first answer and two more tries

@@ -194,3 +194,15 @@ def test_json_of_an_event_is_not_logged(caplog):
     text = describe_event({"id": "evt_1", "type": "charge.succeeded", "data": {"object": {"billing_details": {
         "email": "x@example.org"}}}})
     assert text == "evt_1 (charge.succeeded)" and "example.org" not in json.dumps(text)
+
+
+def test_a_read_whose_answer_arrives_garbled_is_read_again_and_then_reported():
+    api = StripeApi("sk_test_abcdef123456", session=make_session(backoff=0))
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"{BASE}/v1/charges/ch_1", body='{"id": "ch_1", "obj', status=200)
+        rsps.add(responses.GET, f"{BASE}/v1/charges/ch_1", json=reference_charge(id="ch_1"))
+        assert api.get("/v1/charges/ch_1")["id"] == "ch_1"
+        rsps.add(responses.GET, f"{BASE}/v1/charges/ch_2", body="<html>bad gateway</html>", status=200)
+        with pytest.raises(RemoteError, match=r"GET /v1/charges/ch_2 with something that is not JSON \(3 tries\)"):
+            api.get("/v1/charges/ch_2")
+    assert api.calls == 5

@@ -82,3 +82,30 @@ def make_session(
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
     return session
+
+
+#: How many times a read whose answer is not JSON (cut short or garbled on the way) is sent again.
+GARBLED_RETRIES = 2
+
+
+def json_answer(resp: requests.Response) -> Any:
+    """The answer's JSON body, or :data:`GARBLED` when it is not JSON (an answer cut short on the way)."""
+    try:
+        return resp.json()
+    except ValueError:
+        return GARBLED
+
+
+class _Garbled:
+    """The marker of an answer that is not JSON."""
+
+    def __repr__(self) -> str:
+        return "GARBLED"
+
+
+GARBLED: Any = _Garbled()
+
+
+def garbled_wait(attempt: int, backoff: float = 0.5) -> float:
+    """Seconds to wait before sending a read again after a garbled answer (doubling, at most 10 s)."""
+    return min(backoff * 2.0**attempt, 10.0)

@@ -29,7 +29,7 @@ import requests
 
 from vwfund.connectors.mailchimp.settings import MailchimpSettings
 from vwfund.errors import RemoteError
-from vwfund.http import IDEMPOTENT, make_session
+from vwfund.http import GARBLED, GARBLED_RETRIES, IDEMPOTENT, garbled_wait, json_answer, make_session
 from vwfund.identity import email_hash
 from vwfund.secrets import redact
 
@@ -83,6 +83,7 @@ class MailchimpClient:
         url = f"{self.settings.api_base}/{path.lstrip('/')}"
         where = f"{method} {route_of(path)}"
         self.calls[where] += 1
+        garbled = 0
         for attempt in range(self.settings.retries + 1):
             try:
                 with self._slots:
@@ -93,14 +94,20 @@ class MailchimpClient:
             if resp.status_code == 403 and _is_throttle(resp) and attempt < self.settings.retries:
                 time.sleep(_wait(resp, attempt, self.settings.backoff))
                 continue
-            break
-        if resp.status_code == 404 and missing_ok:
-            return None
-        if resp.status_code >= 400:
-            raise RemoteError(describe_failure(resp, where))
-        if resp.status_code == 204 or not resp.content:
-            return {}
-        return resp.json()
+            if resp.status_code == 404 and missing_ok:
+                return None
+            if resp.status_code >= 400:
+                raise RemoteError(describe_failure(resp, where))
+            if resp.status_code == 204 or not resp.content:
+                return {}
+            answer = json_answer(resp)
+            if answer is not GARBLED:
+                return answer
+            if method != "GET" or garbled >= GARBLED_RETRIES:  # a write is not sent twice on a garbled answer
+                break
+            time.sleep(garbled_wait(garbled, self.settings.backoff))
+            garbled += 1
+        raise RemoteError(f"Mailchimp answered {where} with something that is not JSON")
 
     def get(self, path: str, **params: Any) -> Any:
         """GET with query parameters."""

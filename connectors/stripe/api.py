@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from vwfund.errors import ConfigError, RemoteError
-from vwfund.http import IDEMPOTENT, make_session
+from vwfund.http import GARBLED_RETRIES, IDEMPOTENT, garbled_wait, json_answer, make_session
 from vwfund.secrets import redact
 
 DEFAULT_API_BASE = "https://api.stripe.com"
@@ -87,20 +87,25 @@ class StripeApi:
         headers = {"Authorization": f"Bearer {self.api_key}", "Stripe-Version": "2024-06-20"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        with self._count_lock:
-            self.calls += 1
-        try:
-            resp = self.session.request(method, f"{self.api_base}{path}", params=list(params) or None,
-                                        data=list(data) or None, headers=headers)
-        except requests.RequestException as exc:
-            raise RemoteError(f"Stripe did not answer {method} {path}: {type(exc).__name__}") from None
-        if resp.status_code >= 400:
-            raise RemoteError(describe_failure(method, path, resp))
-        try:
-            body: dict[str, Any] = resp.json()
-        except ValueError:
-            raise RemoteError(f"Stripe answered {method} {path} with something that is not JSON") from None
-        return body
+        # a read, or a write under an Idempotency-Key (Stripe replays its first answer), is safe to send again
+        # when its answer arrives garbled
+        tries = 1 + (GARBLED_RETRIES if method == "GET" or idempotency_key else 0)
+        for attempt in range(tries):
+            with self._count_lock:
+                self.calls += 1
+            try:
+                resp = self.session.request(method, f"{self.api_base}{path}", params=list(params) or None,
+                                            data=list(data) or None, headers=headers)
+            except requests.RequestException as exc:
+                raise RemoteError(f"Stripe did not answer {method} {path}: {type(exc).__name__}") from None
+            if resp.status_code >= 400:
+                raise RemoteError(describe_failure(method, path, resp))
+            body = json_answer(resp)
+            if isinstance(body, dict):
+                return body
+            if attempt + 1 < tries:
+                time.sleep(garbled_wait(attempt))
+        raise RemoteError(f"Stripe answered {method} {path} with something that is not JSON ({tries} tries)")
 
     def get(self, path: str, params: Params = ()) -> dict[str, Any]:
         """GET one object or list page; each object is stamped with when the answer arrived (OBSERVED_AT)."""
