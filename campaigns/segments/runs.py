@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, and_, func, insert, select, text
 
 from vwfund.campaigns.segments.compute import Computed, compute_segments
 from vwfund.campaigns.segments.ledger import Period, make_period
@@ -21,7 +22,7 @@ from vwfund.store.database import Store
 from vwfund.store.schema import contacts, donations, segment_members, segment_runs
 from vwfund.timeutil import local_date, utcnow
 
-INSERT_CHUNK = 10_000
+INSERT_CHUNK = 50_000
 
 
 @dataclass
@@ -78,9 +79,21 @@ def compute(store: Store, settings: SegmentSettings, as_of: date, only: Sequence
     return RunReport(period, computed, defs, compute_seconds=done - started, timing=timing, parts=inputs.parts)
 
 
-def _chunks(run_id: int, ids: list[int]) -> Iterator[list[dict[str, int]]]:
+#: Members go in as one bound array per statement (a JSON array on SQLite, an integer[] on PostgreSQL),
+#: unpacked by the database: several times faster than a row of parameters per member.
+_MEMBERS_SQLITE = text("INSERT INTO segment_members (run_id, contact_id) SELECT :run_id, value FROM json_each(:ids)")
+_MEMBERS_POSTGRES = text("INSERT INTO segment_members (run_id, contact_id) SELECT :run_id, unnest(CAST(:ids AS integer[]))")
+
+
+def insert_members(conn: Connection, run_id: int, ids: Sequence[int]) -> None:
+    """Add the members of one run (contact ids, each once)."""
+    sqlite = conn.dialect.name == "sqlite"
     for start in range(0, len(ids), INSERT_CHUNK):
-        yield [{"run_id": run_id, "contact_id": cid} for cid in ids[start : start + INSERT_CHUNK]]
+        chunk = [int(cid) for cid in ids[start : start + INSERT_CHUNK]]
+        if sqlite:
+            conn.execute(_MEMBERS_SQLITE, {"run_id": run_id, "ids": json.dumps(chunk)})
+        else:
+            conn.execute(_MEMBERS_POSTGRES, {"run_id": run_id, "ids": chunk})
 
 
 def store_report(store: Store, report: RunReport) -> dict[str, int]:
@@ -92,8 +105,7 @@ def store_report(store: Store, report: RunReport) -> dict[str, int]:
             run_id = int(conn.execute(insert(segment_runs).values(
                 name=name, as_of=report.period.cutoff, ran_at=ran_at, definition=report.definitions[name],
                 member_count=len(ids))).inserted_primary_key[0])  # type: ignore[index]
-            for chunk in _chunks(run_id, ids):
-                conn.execute(insert(segment_members), chunk)
+            insert_members(conn, run_id, ids)
             report.run_ids[name] = run_id
     report.store_seconds = time.perf_counter() - started
     return report.run_ids
