@@ -20,7 +20,6 @@ def epoch(instant: datetime) -> int:
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 #: Marks a UTC day on which the zone's offset changes (no real offset is this large).
 CLOCK_CHANGE = 1 << 40
-Ints = npt.NDArray[np.int64]
 
 
 class LocalDays:
