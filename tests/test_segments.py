@@ -271,7 +271,8 @@ def test_a_run_read_in_parts_by_helper_processes_equals_one_read(app, monkeypatc
     assert can_fork(), "a thread left running by another test keeps helper processes from being forked"
     split = compute(app.store, load_settings(Config({"segments": {**SETTINGS["segments"], "workers": 3}}, env={})),
                     AS_OF)
-    assert (one.parts, split.parts) == (1, 3)
+    assert (one.parts, split.parts) == (1, 3) and (one.processes, split.processes) == (1, 4)
+    assert split.to_json()["read_in_parts"] == 3
     assert split.computed.members == one.computed.members
     assert split.computed.retention == one.computed.retention
     assert split.computed.rfm_distribution == one.computed.rfm_distribution

@@ -40,7 +40,9 @@ def _as_of(app: App, value: date | None) -> date:
 
 def _render_run(report: dict[str, Any]) -> str:
     rows = [{"segment": n, "members": c} for n, c in report["segments"].items()]
-    out = [f"as of {report['as_of']}: {report['donors']} donors; computed in {report['compute_seconds']}s, "
+    how = (f" (read in {report['read_in_parts']} parts by {report['processes']} processes)"
+           if report["read_in_parts"] > 1 else "")
+    out = [f"as of {report['as_of']}: {report['donors']} donors; computed in {report['compute_seconds']}s{how}, "
            f"stored in {report['store_seconds']}s", table(rows), "", "retention (of last year's donors):"]
     out.append(table([{"year": f"{r['year']}{' (to date)' if r['partial'] else ''}",
                        "donors before": r["all"]["donors_year_before"], "retained": r["all"]["retained"],

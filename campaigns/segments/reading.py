@@ -38,6 +38,7 @@ class Inputs:
     monthly: set[int]
     flags: ContactFlags
     parts: int = 1
+    processes: int = 1
     timing: dict[str, float] = field(default_factory=dict)
 
 
@@ -78,11 +79,12 @@ def read_inputs(store: Store, period: Period, tz: str, workers: int) -> Inputs:
     with read_in_parts(store, jobs) as (conn, helpers):
         table = read_donors(conn, period, tz, ranges[-1])
         own_at = time.perf_counter()
+        processes = 1 + len(jobs) if helpers.forked else 1
         (monthly, flags), *parts = helpers.results()
     whole = parts[0]
     for part in [*parts[1:], table]:
         whole.extend(part)
-    return Inputs(whole, monthly, flags, parts=len(ranges), timing={
+    return Inputs(whole, monthly, flags, parts=len(ranges), processes=processes, timing={
         "ledger": own_at - started, "waiting_for_helpers": time.perf_counter() - own_at})
 
 

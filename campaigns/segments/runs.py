@@ -37,6 +37,7 @@ class RunReport:
     run_ids: dict[str, int] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
     parts: int = 1
+    processes: int = 1
 
     def to_json(self) -> dict[str, Any]:
         """Counts per segment, retention and RFM distribution (no member lists)."""
@@ -48,6 +49,8 @@ class RunReport:
             "rfm_distribution": self.computed.rfm_distribution,
             "compute_seconds": round(self.compute_seconds, 3),
             "store_seconds": round(self.store_seconds, 3),
+            "read_in_parts": self.parts,
+            "processes": self.processes,
         }
 
 
@@ -76,7 +79,8 @@ def compute(store: Store, settings: SegmentSettings, as_of: date, only: Sequence
         defs = {n: defs[n] for n in only}
     done = time.perf_counter()
     timing = {**inputs.timing, "segments": done - computed_at}
-    return RunReport(period, computed, defs, compute_seconds=done - started, timing=timing, parts=inputs.parts)
+    return RunReport(period, computed, defs, compute_seconds=done - started, timing=timing, parts=inputs.parts,
+                     processes=inputs.processes)
 
 
 #: Members go in as one bound array per statement (a JSON array on SQLite, an integer[] on PostgreSQL),
