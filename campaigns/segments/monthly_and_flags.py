@@ -60,3 +60,8 @@ def read_flags(conn: Connection) -> ContactFlags:
         if dne:
             no_email.add(cid)
     return ContactFlags(frozenset(excluded), frozenset(opted_out), frozenset(no_email))
+
+
+def read_monthly_and_flags(conn: Connection, period: Period) -> tuple[set[int], ContactFlags]:
+    """The active monthly donors and the flagged contacts."""
+    return read_monthly(conn, period), read_flags(conn)

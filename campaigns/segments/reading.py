@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from vwfund.campaigns.segments.ledger import ContactRange, DonorTable, Period, read_donors
-from vwfund.campaigns.segments.monthly_and_flags import ContactFlags, read_flags, read_monthly
+from vwfund.campaigns.segments.monthly_and_flags import ContactFlags, read_monthly_and_flags
 from vwfund.store.database import Store
-from vwfund.store.parts import read_in_parts
+from vwfund.store.parts import read_in_parts, snapshot
 from vwfund.store.schema import counted_gifts
 
 #: Below this many stored gifts a second process costs more than it saves.
@@ -50,7 +50,7 @@ def contact_ranges(conn: Connection, workers: int) -> list[ContactRange]:
     written after the bounds were read.
     """
     g = counted_gifts.c
-    gifts = conn.execute(select(func.max(g.donation_id))).scalar() or 0
+    gifts = conn.execute(select(func.max(g.donation_id))).scalar() or 0  # the gifts stored, about: instant
     if workers <= 1 or gifts < PARALLEL_MIN_GIFTS:
         return [(None, None)]
     low = conn.execute(select(func.min(g.contact_id))).scalar() or 0
@@ -68,7 +68,7 @@ def read_inputs(store: Store, period: Period, tz: str, workers: int) -> Inputs:
     with store.read() as conn:
         ranges = contact_ranges(conn, workers)
     if len(ranges) == 1:
-        with store.read() as conn:
+        with snapshot(store) as conn:
             table = read_donors(conn, period, tz)
             own_at = time.perf_counter()
             monthly, flags = read_monthly_and_flags(conn, period)
@@ -86,8 +86,3 @@ def read_inputs(store: Store, period: Period, tz: str, workers: int) -> Inputs:
         whole.extend(part)
     return Inputs(whole, monthly, flags, parts=len(ranges), processes=processes, timing={
         "ledger": own_at - started, "waiting_for_helpers": time.perf_counter() - own_at})
-
-
-def read_monthly_and_flags(conn: Connection, period: Period) -> tuple[set[int], ContactFlags]:
-    """The active monthly donors and the flagged contacts."""
-    return read_monthly(conn, period), read_flags(conn)
