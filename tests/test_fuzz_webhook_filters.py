@@ -33,9 +33,9 @@ from vwfund.campaigns.segments.filters import (
     MONEY_FIELDS,
     NUMERIC_FIELDS,
     FilterError,
-    compile_filter,
     parse_filter,
 )
+from vwfund.campaigns.segments.selection import compile_filter
 from vwfund.connectors.stripe.webhook import make_webhook_app
 from vwfund.errors import ConfigError
 from vwfund.store.schema import contacts, donations

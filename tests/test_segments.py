@@ -220,7 +220,8 @@ def test_window_for_rfm_starts_365_local_days_before(app):
 
 
 def test_local_days_of_stored_instants_even_in_half_hour_zones():
-    from vwfund.campaigns.segments.calendar import LocalDays, epoch
+    from vwfund.campaigns.segments.calendar import LocalDays
+    from vwfund.campaigns.segments.period import epoch
 
     ams = LocalDays("Europe/Amsterdam")
     assert ams(epoch(datetime(2024, 12, 31, 22, 30, tzinfo=UTC))) == date(2024, 12, 31).toordinal()  # 23:30 local
@@ -236,7 +237,8 @@ def test_local_days_of_stored_instants_even_in_half_hour_zones():
 
 
 def test_the_ledger_query_walks_the_covering_index_without_sorting(sqlite_store):
-    from vwfund.campaigns.segments.ledger import _aggregate_query, make_period
+    from vwfund.campaigns.segments.ledger import _aggregate_query
+    from vwfund.campaigns.segments.period import make_period
 
     settings = load_settings(Config({}, env={}))
     query = _aggregate_query(make_period(AS_OF, settings)).compile(sqlite_store.engine,

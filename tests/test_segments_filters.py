@@ -6,7 +6,8 @@ from collections import defaultdict
 
 import pytest
 
-from vwfund.campaigns.segments.filters import FilterError, compile_filter, parse_filter
+from vwfund.campaigns.segments.filters import FilterError, parse_filter
+from vwfund.campaigns.segments.selection import compile_filter
 from vwfund.campaigns.segments.settings import load_settings
 from vwfund.config import Config
 from vwfund.errors import ConfigError

@@ -12,11 +12,6 @@ from vwfund.timeutil import zone
 Ints = npt.NDArray[np.int64]
 
 
-def epoch(instant: datetime) -> int:
-    """Whole seconds since 1970 of an aware instant (the unit of ``counted_gifts.received_epoch``)."""
-    return int(instant.timestamp())
-
-
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 #: Marks a UTC day on which the zone's offset changes (no real offset is this large).
 CLOCK_CHANGE = 1 << 40

@@ -23,9 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from vwfund.campaigns.segments.calendar import Ints
-from vwfund.campaigns.segments.filters import compile_filter, fields_used
+from vwfund.campaigns.segments.filters import fields_used
 from vwfund.campaigns.segments.ledger import DonorTable
 from vwfund.campaigns.segments.monthly_and_flags import ContactFlags
+from vwfund.campaigns.segments.selection import compile_filter
 from vwfund.campaigns.segments.settings import STANDARD_RULES, SegmentSettings
 from vwfund.money import currency_exponent
 

@@ -15,50 +15,16 @@ from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import BigInteger, Connection, case, cast, func, literal, select
 
-from vwfund.campaigns.segments.calendar import Ints, LocalDays, epoch, year_of
-from vwfund.campaigns.segments.settings import SegmentSettings
+from vwfund.campaigns.segments.calendar import Ints, LocalDays, year_of
+from vwfund.campaigns.segments.period import Period, epoch
 from vwfund.store.schema import counted_gifts
-from vwfund.timeutil import day_bounds
 
 MONEY_KINDS = ("total", "window", "this_year", "last_year")
-
-
-@dataclass(frozen=True)
-class Period:
-    """The reference date and the instants derived from it in the organisation's calendar."""
-
-    as_of: date
-    cutoff: datetime
-    year: int
-    year_starts: tuple[datetime, ...]
-    window_start: datetime
-    monthly_start: datetime
-
-    @property
-    def years(self) -> tuple[int, ...]:
-        """The calendar years kept apart, newest first (``year_starts[k]`` starts ``years[k]``)."""
-        return tuple(self.year - k for k in range(len(self.year_starts)))
-
-
-def make_period(as_of: date, settings: SegmentSettings) -> Period:
-    """Gifts up to the end of ``as_of`` (local) count; the window is the ``window_days`` days ending that day."""
-    tz = settings.timezone
-    cutoff = day_bounds(as_of, tz)[1]
-    starts = tuple(day_bounds(date(as_of.year - k, 1, 1), tz)[0] for k in range(settings.history_years + 1))
-    return Period(
-        as_of=as_of,
-        cutoff=cutoff,
-        year=as_of.year,
-        year_starts=starts,
-        window_start=day_bounds(as_of - timedelta(days=settings.window_days - 1), tz)[0],
-        monthly_start=day_bounds(as_of - timedelta(days=settings.monthly_recent_days - 1), tz)[0],
-    )
 
 
 def _column() -> array[int]:

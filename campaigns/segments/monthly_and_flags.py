@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, or_, select
 
-from vwfund.campaigns.segments.ledger import Period
+from vwfund.campaigns.segments.period import Period
 from vwfund.store.amounts import is_counted_expr
 from vwfund.store.schema import contacts, donations, recurring_plans
 

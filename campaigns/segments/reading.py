@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from vwfund.campaigns.segments.ledger import ContactRange, DonorTable, Period, read_donors
+from vwfund.campaigns.segments.ledger import ContactRange, DonorTable, read_donors
 from vwfund.campaigns.segments.monthly_and_flags import ContactFlags, read_monthly_and_flags
+from vwfund.campaigns.segments.period import Period
 from vwfund.store.database import Store
 from vwfund.store.parts import read_in_parts, snapshot
 from vwfund.store.schema import counted_gifts

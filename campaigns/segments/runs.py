@@ -7,13 +7,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, func, insert, select, text
 
-from vwfund.campaigns.segments.compute import Computed, compute_segments
-from vwfund.campaigns.segments.ledger import Period, make_period
-from vwfund.campaigns.segments.reading import read_inputs
+from vwfund.campaigns.segments.period import Period, make_period
 from vwfund.campaigns.segments.settings import STANDARD_RULES, SegmentSettings
 from vwfund.errors import InputError
 from vwfund.money import Money
@@ -21,6 +19,9 @@ from vwfund.store.amounts import counted_expr, is_counted_expr
 from vwfund.store.database import Store
 from vwfund.store.schema import contacts, donations, segment_members, segment_runs
 from vwfund.timeutil import local_date, utcnow
+
+if TYPE_CHECKING:
+    from vwfund.campaigns.segments.compute import Computed
 
 INSERT_CHUNK = 50_000
 
@@ -70,6 +71,10 @@ def compute(store: Store, settings: SegmentSettings, as_of: date, only: Sequence
     unknown = [n for n in only if n not in defs]
     if unknown:
         raise InputError(f"unknown segment {unknown[0]!r} (known: {', '.join(defs)})")
+    # numpy and the readers load here, when a run is computed, not when the command line starts
+    from vwfund.campaigns.segments.compute import compute_segments
+    from vwfund.campaigns.segments.reading import read_inputs
+
     started = time.perf_counter()
     inputs = read_inputs(store, period, settings.timezone, settings.workers)
     computed_at = time.perf_counter()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from vwfund.campaigns.segments.filters import Node, compile_filter, parse_filter
+from vwfund.campaigns.segments.filters import Node, parse_filter
 from vwfund.config import Config
 from vwfund.errors import ConfigError, VwfundError
 from vwfund.money import Money, currency_exponent
@@ -98,6 +98,8 @@ def parse_custom(definitions: Any, currency: str = "EUR") -> tuple[CustomSegment
 
     Amount literals are checked against the organisation's currency (no more decimals than it has).
     """
+    from vwfund.campaigns.segments.selection import compile_filter  # numpy: loaded when a config is read
+
     if definitions is None:
         return ()
     if not isinstance(definitions, dict):
@@ -111,7 +113,7 @@ def parse_custom(definitions: Any, currency: str = "EUR") -> tuple[CustomSegment
         if name in RESERVED:
             raise ConfigError(f"{where}: {name!r} is a standard segment; choose another name")
         node = parse_filter(expression, list(STANDARD_RULES), where)
-        compile_filter(node, defaultdict(list), currency_exponent(currency), expression, where)
+        compile_filter(node, defaultdict(list), currency_exponent(currency), expression, where)  # checks it
         found.append(CustomSegment(name, expression, node))
     return tuple(found)
 
