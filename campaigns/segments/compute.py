@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -107,7 +108,7 @@ def standard_flags(table: DonorTable, monthly: set[int], settings: SegmentSettin
     out["upgraded"] = retained & (up > 0) & (down == 0)
     out["downgraded"] = retained & (down > 0) & (up == 0)
     out["same"] = retained & (same > 0) & (up == 0) & (down == 0)
-    out["monthly"] = np.isin(column(table.contact_id), np.fromiter(monthly, dtype=np.int64, count=len(monthly)))
+    out["monthly"] = contacts_in(table, monthly)
     major = np.zeros(len(table), dtype=np.bool_)
     for currency, minimum in settings.major_minimum.items():
         major |= column(table.money_column(currency, "window")) >= minimum
@@ -115,7 +116,8 @@ def standard_flags(table: DonorTable, monthly: set[int], settings: SegmentSettin
     return {name: out[name] for name in STANDARD_RULES}
 
 
-def _contacts_in(table: DonorTable, ids: frozenset[int]) -> Flags:
+def contacts_in(table: DonorTable, ids: AbstractSet[int]) -> Flags:
+    """Which rows are of the contacts ``ids``."""
     return np.isin(column(table.contact_id), np.fromiter(ids, dtype=np.int64, count=len(ids)))
 
 
@@ -136,8 +138,8 @@ def filter_columns(
         "total_window": lambda: column(table.money_column(currency, "window")),
         "total_this_year": lambda: column(table.money_column(currency, "this_year")),
         "total_last_year": lambda: column(table.money_column(currency, "last_year")),
-        "opted_out": lambda: _contacts_in(table, flags.opted_out),
-        "do_not_email": lambda: _contacts_in(table, flags.do_not_email),
+        "opted_out": lambda: contacts_in(table, flags.opted_out),
+        "do_not_email": lambda: contacts_in(table, flags.do_not_email),
         "monthly": lambda: standard["monthly"],
     }
     segment = "segment."
@@ -213,7 +215,7 @@ def compute_segments(table: DonorTable, monthly: set[int], flags: ContactFlags,
     standard = standard_flags(table, monthly, settings)
     rows = {**standard, **custom_flags(table, rfm, flags, standard, settings)}
     ids = column(table.contact_id)
-    kept = ~_contacts_in(table, flags.excluded)
+    kept = ~contacts_in(table, flags.excluded)
     members = {name: np.sort(ids[in_segment & kept]).tolist() for name, in_segment in rows.items()}
     distribution = {name: {score: int(count) for score, count in enumerate(np.bincount(col)) if count}
                     for name, col in (("recency", rfm.recency), ("frequency", rfm.frequency),
