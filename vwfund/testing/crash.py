@@ -224,6 +224,7 @@ class Scenario:
 
     name = ""
     args: tuple[str, ...] = ()
+    fake: Any  # the started fake service (set by start)
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -241,7 +242,7 @@ class Scenario:
 
     def stop(self) -> None:
         """Stop the fake."""
-        raise NotImplementedError
+        self.fake.stop()
 
     def settings(self, url: str | None = None) -> dict[str, dict[str, Any]]:
         """Config sections for the connector (``url``: another base, such as a fault proxy's)."""
@@ -250,7 +251,7 @@ class Scenario:
     @property
     def url(self) -> str:
         """The fake's base URL."""
-        raise NotImplementedError
+        return str(self.fake.url)
 
     def prepare_store(self, db_url: str) -> None:
         """Put what the command starts from in a fresh store (a push's source records); migrates it."""
@@ -382,15 +383,6 @@ class StripeSync(Scenario):
                 f.add_subscription(cus, 1500, metadata={"campaign": "monthly"})
             f.add_payout(charges[: len(charges) // 3])
 
-    def stop(self) -> None:
-        """Stop the fake."""
-        self.fake.stop()
-
-    @property
-    def url(self) -> str:
-        """The fake's base URL."""
-        return self.fake.url
-
     def settings(self, url: str | None = None) -> dict[str, dict[str, Any]]:
         """``[stripe]`` at the fake (or ``url``)."""
         return {"stripe": {"api_key": self.fake.api_key, "api_base": url or self.fake.url}}
@@ -416,14 +408,6 @@ class _MailchimpScenario(Scenario):
 
     def fill(self) -> None:
         """Put the audience's members in the fake."""
-
-    def stop(self) -> None:
-        self.fake.stop()
-
-    @property
-    def url(self) -> str:
-        """The fake's API base."""
-        return self.fake.url
 
     def settings(self, url: str | None = None) -> dict[str, dict[str, Any]]:
         """``[mailchimp]`` at the fake (or ``url``), short retries."""
@@ -511,14 +495,6 @@ class _CiviScenario(Scenario):
 
     def fill(self) -> None:
         """Put records in the fake."""
-
-    def stop(self) -> None:
-        self.fake.stop()
-
-    @property
-    def url(self) -> str:
-        """The fake's base URL."""
-        return self.fake.url
 
     def settings(self, url: str | None = None) -> dict[str, dict[str, Any]]:
         """``[civicrm]`` at the fake (or ``url``)."""
