@@ -169,6 +169,15 @@ def make_app(store: Store, plugins: Any, settings: dict[str, dict[str, Any]] | N
     return App(Config(settings or {}, env={}), db_url=store.url, plugins=plugins)
 
 
+def point_at_mailchimp(app: App, fake: Any, list_id: str = "list0001", **extra: Any) -> App:
+    """Point ``app``'s ``[mailchimp]`` settings at a local fake audience, with short waits."""
+    settings = {"api_key": fake.api_key, "list_id": list_id, "api_base": fake.url, "retries": 2, "backoff": 0.01,
+                "timeout": 5, "poll_interval": 0.01, **extra}
+    for key, value in settings.items():
+        app.config.override("mailchimp", key, value)
+    return app
+
+
 @pytest.fixture
 def app(store: Store, builtin_plugins: Any) -> Iterator[App]:
     """An App on the parametrised store (SQLite and PostgreSQL)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import make_app
+from conftest import make_app, point_at_mailchimp
 from sqlalchemy import select
 from test_gdpr_support import NOW, PEOPLE, policy, seed
 
@@ -33,11 +33,7 @@ def fake():
 
 @pytest.fixture
 def mc_app(sqlite_app, fake):
-    settings = {"api_key": fake.api_key, "list_id": LIST, "api_base": fake.url, "retries": 2, "backoff": 0.01,
-                "timeout": 5, "poll_interval": 0.01}
-    for key, value in settings.items():
-        sqlite_app.config.override("mailchimp", key, value)
-    return sqlite_app
+    return point_at_mailchimp(sqlite_app, fake, LIST)
 
 
 def test_plan_repermission_apply_and_forget_through_mailchimp(mc_app, fake, tmp_path):

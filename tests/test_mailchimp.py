@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import point_at_mailchimp
 from sqlalchemy import insert, select, update
 
 from vwfund import nightly
@@ -39,11 +40,7 @@ def fake():
 
 @pytest.fixture
 def mc_app(app, fake):
-    settings = {"api_key": fake.api_key, "list_id": LIST, "api_base": fake.url, "retries": 2, "backoff": 0.01,
-                "timeout": 5, "poll_interval": 0.01, "batch_threshold": 3}
-    for key, value in settings.items():
-        app.config.override("mailchimp", key, value)
-    return app
+    return point_at_mailchimp(app, fake, LIST, batch_threshold=3)
 
 
 def pull(app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from conftest import point_at_mailchimp
 from sqlalchemy import select
 
 from vwfund import nightly
@@ -28,10 +29,7 @@ def fake():
 
 @pytest.fixture
 def mc_app(app, fake):
-    for key, value in {"api_key": fake.api_key, "list_id": LIST, "api_base": fake.url, "retries": 2,
-                       "backoff": 0.01, "timeout": 5, "poll_interval": 0.01}.items():
-        app.config.override("mailchimp", key, value)
-    return app
+    return point_at_mailchimp(app, fake, LIST)
 
 
 def donor(app, ext: str, gifts: list[datetime]) -> int:
