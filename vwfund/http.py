@@ -106,6 +106,9 @@ class _Garbled:
 GARBLED: Any = _Garbled()
 
 
-def garbled_wait(attempt: int, backoff: float = 0.5) -> float:
-    """Seconds to wait before sending a read again after a garbled answer (doubling, at most 10 s)."""
+def garbled_wait(attempt: int, backoff: float | None = None) -> float:
+    """Seconds to wait before sending a read again after a garbled answer: doubling from ``backoff`` (by
+    default the sessions' own, ``VWFUND_HTTP_BACKOFF``), at most 10 s."""
+    if backoff is None:
+        backoff = _env_number("VWFUND_HTTP_BACKOFF", 0.5)
     return min(backoff * 2.0**attempt, 10.0)
