@@ -393,7 +393,7 @@ class StripeSync(Scenario):
 
     def requests(self) -> int:
         """Requests the fake answered."""
-        return self.fake.total_calls()
+        return int(self.fake.total_calls())
 
 
 MAILCHIMP_LIST = "list0001"
