@@ -227,6 +227,7 @@ def main() -> None:
     import shutil
 
     shutil.copy(db, work)  # each run stores its memberships into a fresh copy
+    os.sync()  # written out now, not by the kernel in the background while the phases are timed
     me = sys.executable
     fl = run_phase(me, "floor", work, args.timeout)
     seg = run_phase(me, "segments", work, args.timeout)
