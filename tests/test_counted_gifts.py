@@ -5,28 +5,32 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from vwfund.models import Contact, Donation
 from vwfund.store.amounts import is_counted_expr
+from vwfund.store.donor_keys import donor_key
 from vwfund.store.records import save_records
 from vwfund.store.schema import contacts, counted_gifts, donations
 
 START = datetime(2024, 12, 31, 22, 59, 59, 750_000, tzinfo=UTC)  # a quarter second before 2025 in Amsterdam
 
 
-def expected(conn) -> set[tuple[int, int, str, int, int]]:
-    """The counted, linked gifts computed from donations by the rule of vwfund.store.amounts."""
+def expected(conn) -> set[tuple[int, int, str, int, int, int]]:
+    """The counted, linked gifts computed from donations by the rule of vwfund.store.amounts, each with
+    its donor key."""
     d = donations.c
     rows = conn.execute(select(d.id, d.contact_id, d.currency, d.received_at, d.amount_minor - d.refunded_minor)
                         .where(is_counted_expr(donations), d.contact_id.is_not(None)))
-    return {(i, cid, cur, int(at.timestamp()), net) for i, cid, cur, at, net in rows}
+    return {(i, cid, cur, int(at.timestamp()), net, donor_key(cid, cur)) for i, cid, cur, at, net in rows}
 
 
-def ledger(conn) -> set[tuple[int, int, str, int, int]]:
+def ledger(conn) -> set[tuple[int, int, str, int, int, int]]:
     g = counted_gifts.c
     return {tuple(r) for r in conn.execute(select(g.donation_id, g.contact_id, g.currency, g.received_epoch,
-                                                  g.net_minor))}
+                                                  g.net_minor, g.donor_key))}
 
 
 def gift(ext: str, **kw) -> Donation:
@@ -50,7 +54,8 @@ def test_every_kind_of_change_to_a_gift_is_followed(store):
         save_records(conn, [gift("ch_1", refunded_minor=1000, status="refunded"), gift("ch_2", status="succeeded"),
                             gift("ch_4", currency="GBP", amount_minor=500, status="disputed")])
     with store.read() as conn:
-        assert ledger(conn) == expected(conn) == {(r[0], r[1], "EUR", r[3], 1000) for r in expected(conn)}
+        assert ledger(conn) == expected(conn) == {(r[0], r[1], "EUR", r[3], 1000, r[1] * 32768 + 3241)
+                                                  for r in expected(conn)}
     with store.begin() as conn:  # moved to another contact, unlinked, deleted
         d = donations.c
         two = conn.execute(select(contacts.c.id).where(contacts.c.email == "b@example.org")).scalar_one()
@@ -99,3 +104,21 @@ def test_random_bulk_writes_keep_the_counted_gifts_exact(store):
             rows = ledger(conn)
             assert rows == expected(conn)
     assert len(rows) > 50
+
+
+def test_a_counted_gift_in_no_currency_code_is_refused_and_changes_nothing(store):
+    with store.begin() as conn:
+        save_records(conn, [Contact(source="stripe", external_id="cus_1", email="a@example.org"), gift("ch_1")])
+    d = donations.c
+    for change in ({"currency": "eur"}, {"currency": "E1"}):
+        with pytest.raises(DBAPIError, match="currency must be three capital letters"), store.begin() as conn:
+            conn.execute(update(donations).where(d.external_id == "ch_1").values(**change))
+    with pytest.raises(DBAPIError, match="currency must be three capital letters"), store.begin() as conn:
+        conn.execute(insert(donations).values(source="csv", external_id="g1", contact_id=1, amount_minor=100,
+                                              currency="eu", status="succeeded", received_at=START))
+    with store.begin() as conn:  # a gift that does not count is not in the table, so its code is not needed
+        conn.execute(insert(donations).values(source="csv", external_id="g2", contact_id=1, amount_minor=100,
+                                              currency="eu", status="failed", received_at=START))
+    with store.read() as conn:
+        assert ledger(conn) == expected(conn)
+        assert [r[2] for r in ledger(conn)] == ["EUR"]

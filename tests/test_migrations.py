@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 import vwfund.campaigns
 import vwfund.connectors
 from vwfund.errors import StoreError
 from vwfund.store import migrate
 from vwfund.store.database import create_store_engine, open_store
-from vwfund.store.schema import metadata
+from vwfund.store.donor_keys import donor_key
+from vwfund.store.schema import contacts, donations, metadata
+
+AT = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def import_all_table_modules() -> None:
@@ -85,3 +91,44 @@ def test_a_newer_schema_is_refused(tmp_path):
     store.dispose()
     with pytest.raises(StoreError, match="newer than this vwfund"):
         open_store(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database, not migrated: a SQLite file, and a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    yield request.getfixturevalue("pg_url")
+
+
+def test_donor_keys_are_added_to_the_counted_gifts_of_an_older_store_and_taken_away_again(empty_url):
+    engine = create_store_engine(empty_url)
+    try:
+        migrate.upgrade(engine, "0012")
+        with engine.begin() as conn:  # contacts and donations are as they were at 0012
+            conn.execute(insert(contacts).values(id=7, email="a@example.org"))
+            conn.execute(insert(donations), [
+                {"source": "csv", "external_id": f"g{number}", "contact_id": 7, "amount_minor": 1000,
+                 "refunded_minor": 400 if status == "refunded" else 0, "currency": currency, "status": status,
+                 "received_at": AT}
+                for number, currency, status in ((1, "EUR", "succeeded"), (2, "GBP", "refunded"),
+                                                 (3, "usd", "succeeded"), (4, "xx", "failed"))])
+        with pytest.raises(StoreError, match=r"1 stored gift.*three capital letters.*donation id 3"):
+            migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == "0012"
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE donations SET currency = 'USD' WHERE external_id = 'g3'"))
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            rows = set(conn.execute(text("SELECT donation_id, currency, donor_key, net_minor FROM counted_gifts")))
+        assert rows == {(1, "EUR", donor_key(7, "EUR"), 1000), (2, "GBP", donor_key(7, "GBP"), 600),
+                        (3, "USD", donor_key(7, "USD"), 1000)}
+        command.downgrade(migrate.alembic_config(engine), "0012")
+        with engine.begin() as conn:  # revision 0012's triggers are back: they follow a change
+            conn.execute(text("UPDATE donations SET status = 'failed' WHERE external_id = 'g1'"))
+        with engine.connect() as conn:
+            rows = set(conn.execute(text("SELECT donation_id, currency, net_minor FROM counted_gifts")))
+        assert rows == {(2, "GBP", 600), (3, "USD", 1000)}
+    finally:
+        engine.dispose()

@@ -1,7 +1,8 @@
 """Read the store once, aggregated in SQL, into a column-wise table of donors.
 
 One query groups the store's counted gifts (the narrow ``counted_gifts`` table, which database triggers
-keep equal to the counted, linked gifts of :mod:`vwfund.store.amounts`) by contact and currency, with
+keep equal to the counted, linked gifts of :mod:`vwfund.store.amounts`) by donor key (contact and
+currency in one integer, :mod:`vwfund.store.donor_keys`), with
 conditional sums over the organisation's calendar years. Instants are whole seconds since 1970 (UTC);
 year starts are computed in the organisation's time zone and compared as such, so it works the same on
 SQLite and PostgreSQL. The result is kept as columns (packed integer arrays indexed by row), not as an
@@ -22,6 +23,7 @@ from sqlalchemy import BigInteger, Connection, case, cast, func, literal, select
 
 from vwfund.campaigns.segments.calendar import Ints, LocalDays, year_of
 from vwfund.campaigns.segments.period import Period, epoch
+from vwfund.store.donor_keys import CURRENCY_BITS, CURRENCY_MASK, contact_bounds, currency_of
 from vwfund.store.schema import counted_gifts
 
 MONEY_KINDS = ("total", "window", "this_year", "last_year")
@@ -89,9 +91,10 @@ ContactRange = tuple[int | None, int | None]
 
 
 def _aggregate_query(period: Period, contacts_in: ContactRange = (None, None)) -> Any:
-    """One row per contact and currency: first and last gift, counts and sums, gifts per year (packed).
+    """One row per donor key (contact and currency): first and last gift, counts and sums, gifts per year
+    (packed).
 
-    The rows come in contact order from the covering index of ``counted_gifts``, so nothing is sorted (the
+    The rows come in key order from the covering index of ``counted_gifts``, so nothing is sorted (the
     ORDER BY costs nothing there, and keeps a contact's currencies together on any database).
     """
     g = counted_gifts.c
@@ -114,23 +117,22 @@ def _aggregate_query(period: Period, contacts_in: ContactRange = (None, None)) -
         *packed,
     ]
     # sums come back as integers on both databases (PostgreSQL's sum of bigints is a numeric)
-    columns = [g.contact_id, g.currency, func.min(at), func.max(at),
-               *(cast(func.sum(term), BigInteger) for term in sums)]
-    first_id, end_id = contacts_in
+    columns = [g.donor_key, func.min(at), func.max(at), *(cast(func.sum(term), BigInteger) for term in sums)]
+    first_key, end_key = contact_bounds(*contacts_in)
     stmt = select(*columns).where(at < epoch(period.cutoff))
-    if first_id is not None:
-        stmt = stmt.where(g.contact_id >= first_id)
-    if end_id is not None:
-        stmt = stmt.where(g.contact_id < end_id)
-    return stmt.group_by(g.contact_id, g.currency).order_by(g.contact_id, g.currency)
+    if first_key is not None:
+        stmt = stmt.where(g.donor_key >= first_key)
+    if end_key is not None:
+        stmt = stmt.where(g.donor_key < end_key)
+    return stmt.group_by(g.donor_key).order_by(g.donor_key)
 
 
-def _exact_year_counts(conn: Connection, period: Period, contact_id: int, currency: str) -> list[int]:
-    """Gifts per year for one contact and currency, counted one by one (for the rare very large giver)."""
+def _exact_year_counts(conn: Connection, period: Period, key: int) -> list[int]:
+    """Gifts per year for one donor key, counted one by one (for the rare very large giver)."""
     g = counted_gifts.c
     starts = [epoch(start) for start in period.year_starts]
     counts = [0] * len(starts)
-    stmt = select(g.received_epoch).where(g.contact_id == contact_id, g.currency == currency,
+    stmt = select(g.received_epoch).where(g.donor_key == key,
                                           g.received_epoch < epoch(period.cutoff))
     for (at,) in conn.execute(stmt):
         k = next((k for k, start in enumerate(starts) if at >= start), None)
@@ -139,26 +141,11 @@ def _exact_year_counts(conn: Connection, period: Period, contact_id: int, curren
     return counts
 
 
-class YearDecoder(dict[Any, tuple[int, int, int, int]]):
-    """Packed per-year counts (one sum, or a tuple of sums) to (presence mask, gifts in those years, this
-    year's, last year's); cached, as donors share few distinct patterns."""
-
-    def __init__(self, n_years: int) -> None:
-        super().__init__()
-        self.fields = [(k // YEARS_PER_SUM, FIELD_BITS * (k % YEARS_PER_SUM)) for k in range(n_years)]
-
-    def __missing__(self, packed: Any) -> tuple[int, int, int, int]:
-        sums = [int(v) for v in (packed if isinstance(packed, tuple) else (packed,))]
-        found = self[packed] = _summarise([(sums[j] >> shift) & FIELD_MASK for j, shift in self.fields])
-        return found
-
-
-def _summarise(counts: list[int]) -> tuple[int, int, int, int]:
-    mask = 0
-    for k, count in enumerate(counts):
-        if count:
-            mask |= 1 << k
-    return mask, sum(counts), counts[0], counts[1]
+def _summarise(counts: Ints) -> Ints:
+    """Gifts per year (one row per donor, one column per year, this year first) to four columns: the
+    presence mask, the gifts in those years, this year's, last year's."""
+    present = (counts > 0).astype(np.int64) << np.arange(counts.shape[1], dtype=np.int64)
+    return np.stack([present.sum(axis=1), counts.sum(axis=1), counts[:, 0], counts[:, 1]], axis=1)
 
 
 BATCH = 20_000
@@ -173,9 +160,9 @@ def read_donors(conn: Connection, period: Period, tz: str, contacts_in: ContactR
     with gc_paused():
         for batch in result.partitions():
             rows = held + list(batch)
-            last_contact = rows[-1][0]
+            last_contact = rows[-1][0] >> CURRENCY_BITS
             cut = len(rows)
-            while cut > 0 and rows[cut - 1][0] == last_contact:
+            while cut > 0 and rows[cut - 1][0] >> CURRENCY_BITS == last_contact:
                 cut -= 1
             held = rows[cut:]
             if cut:
@@ -209,31 +196,27 @@ class _BatchReader:
         self.local_day = LocalDays(tz)
         self.as_of = period.as_of.toordinal()
         self.older_bit = 1 << len(period.year_starts)
-        self.decode = YearDecoder(len(period.year_starts))
+        self.n_years = len(period.year_starts)
         self.money: dict[str, list[array[int]]] = {}
 
     def _years(self, rows: list[Any], packed_sums: list[Any], gifts: Ints) -> Ints:
         """Per row: presence mask, gifts in the years kept apart, this year's, last year's (4 columns)."""
-        if len(packed_sums) == 1:  # the usual case: decode each distinct packed sum once
-            distinct, inverse = np.unique(_ints(packed_sums[0]), return_inverse=True)
-            decoded = np.array([self.decode[int(v)] for v in distinct], dtype=np.int64).reshape(-1, 4)
-            years = decoded[inverse.reshape(-1)]
-        else:
-            years = np.array([self.decode[key] for key in zip(*packed_sums, strict=True)],
-                             dtype=np.int64).reshape(-1, 4)
+        sums = [_ints(column) for column in packed_sums]
+        counts = np.stack([(sums[k // YEARS_PER_SUM] >> (FIELD_BITS * (k % YEARS_PER_SUM))) & FIELD_MASK
+                           for k in range(self.n_years)], axis=1)
         for r in np.flatnonzero(gifts > FIELD_MASK):  # a packed field could have overflowed: count exactly
-            row = rows[r]
-            years[r] = _summarise(_exact_year_counts(self.conn, self.period, row[0], row[1]))
-        return years
+            counts[r] = _exact_year_counts(self.conn, self.period, rows[r][0])
+        return _summarise(counts)
 
     def add(self, rows: list[Any]) -> None:
         """Append the contacts of ``rows`` (rows of one contact are adjacent, none is in another batch)."""
         t = self.table
         columns = list(zip(*rows, strict=True))
-        cid, first, last, counts, total, s_this, s_recent, s_win = (_ints(columns[k]) for k in (0, *range(2, 9)))
+        key, first, last, counts, total, s_this, s_recent, s_win = (_ints(column) for column in columns[:8])
+        cid = key >> CURRENCY_BITS
         n, n_win = counts & (COUNT_SPLIT - 1), counts >> 32
         last_day = self.local_day.many(last)
-        years = self._years(rows, columns[9:], n)
+        years = self._years(rows, columns[8:], n)
         mask = np.where(n > years[:, 1], years[:, 0] | self.older_bit, years[:, 0])
         fields = [self.as_of - last_day, year_of(self.local_day.many(first)), year_of(last_day), n, n_win,
                   years[:, 2], years[:, 3], mask]
@@ -248,11 +231,11 @@ class _BatchReader:
             getattr(t, name).frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
         size = len(t.contact_id)
         position = np.cumsum(new) - 1 + base
-        currencies = np.array(columns[1])
+        currencies = key & CURRENCY_MASK
         amounts = (total, s_win, s_this, s_recent - s_this)
-        for currency in np.unique(currencies).tolist():
-            cols = self.money.setdefault(currency, [array("q") for _ in MONEY_KINDS])
-            chosen = currencies == currency
+        for number in np.unique(currencies).tolist():
+            cols = self.money.setdefault(currency_of(number), [array("q") for _ in MONEY_KINDS])
+            chosen = currencies == number
             at = position[chosen]
             for col, values in zip(cols, amounts, strict=True):
                 col.frombytes(bytes(8 * (size - len(col))))

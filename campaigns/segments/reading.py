@@ -21,6 +21,7 @@ from vwfund.campaigns.segments.ledger import ContactRange, DonorTable, read_dono
 from vwfund.campaigns.segments.monthly_and_flags import ContactFlags, read_monthly_and_flags
 from vwfund.campaigns.segments.period import Period
 from vwfund.store.database import Store
+from vwfund.store.donor_keys import CURRENCY_BITS
 from vwfund.store.parts import read_in_parts, snapshot
 from vwfund.store.schema import counted_gifts
 
@@ -54,8 +55,8 @@ def contact_ranges(conn: Connection, workers: int) -> list[ContactRange]:
     gifts = conn.execute(select(func.max(g.donation_id))).scalar() or 0  # the gifts stored, about: instant
     if workers <= 1 or gifts < PARALLEL_MIN_GIFTS:
         return [(None, None)]
-    low = conn.execute(select(func.min(g.contact_id))).scalar() or 0
-    high = conn.execute(select(func.max(g.contact_id))).scalar() or 0
+    low = (conn.execute(select(func.min(g.donor_key))).scalar() or 0) >> CURRENCY_BITS
+    high = (conn.execute(select(func.max(g.donor_key))).scalar() or 0) >> CURRENCY_BITS
     weights = [1.0] * (workers - 1) + [OWN_SHARE]
     whole = sum(weights)
     cuts = sorted({low + int((high - low + 1) * sum(weights[:k]) / whole) for k in range(1, workers)} - {low})

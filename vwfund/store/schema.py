@@ -176,14 +176,15 @@ donations = Table(
 counted_gifts = Table(
     "counted_gifts",
     metadata,
-    # Kept by database triggers on donations (migration 0012), never written by the code: one row per gift
-    # that counts by the rule of vwfund.store.amounts and is linked to a contact.
+    # Kept by database triggers on donations (migrations 0012, 0013), never written by the code: one row per
+    # gift that counts by the rule of vwfund.store.amounts and is linked to a contact.
     Column("donation_id", Integer, primary_key=True, autoincrement=False),
     Column("contact_id", Integer, nullable=False),
     Column("currency", String(3), nullable=False),
+    Column("donor_key", BigInteger, nullable=False),  # contact and currency in one (vwfund.store.donor_keys)
     Column("received_epoch", BigInteger, nullable=False),  # UTC, whole seconds since 1970
     Column("net_minor", Minor, nullable=False),  # amount - refunded
-    Index("ix_counted_gifts_contact", "contact_id", "currency", "received_epoch", "net_minor"),
+    Index("ix_counted_gifts_donor", "donor_key", "received_epoch", "net_minor"),
 )
 
 recurring_plans = Table(
