@@ -44,5 +44,8 @@ def test_world_has_the_real_walk_shape_and_a_hostile_team_name():
     world = build_world(2024, 0.1, "Europe/Brussels")
     assert len(world.walk.teams) == 528 and len(world.walk.walkers) == 3442
     assert len({t.slug for t in world.walk.teams}) == 528
+    # a leaderboard never shows two teams by one name: a company's second team is numbered
+    assert len({t.name for t in world.walk.teams}) == 528
+    assert any(t.name.endswith(" loopt mee 2") for t in world.walk.teams)
     assert any("<script>" in t.name for t in world.walk.teams)
     assert {w.team_slug for w in world.walk.walkers} == {t.slug for t in world.walk.teams}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -57,10 +58,14 @@ def _slug(text: str, taken: set[str]) -> str:
 
 def _walk(rng: random.Random) -> DemoWalk:
     taken: set[str] = set()
+    named: Counter[str] = Counter()
     teams = []
     for i in range(WALK_TEAMS):
         company = COMPANIES[i % len(COMPANIES)] if i % 9 == 0 else None
         name = f"{company} loopt mee" if company else f"De {rng.choice(TEAM_WORDS)} van {rng.choice(PLACES)}"
+        named[name] += 1
+        if named[name] > 1:  # a company's second team, or a name already taken: numbered, as organisers do
+            name = f"{name} {named[name]}"
         if i == 7:
             name = "<script>alert(1)</script> Stappers"  # the public types anything: pages must escape it
         captain = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
