@@ -48,6 +48,7 @@ def test_create_then_status_shows_the_exact_total(cli):
     assert f"net          {eur(19_870)} after fees {eur(205)}" in out
     assert "running" in out and "gifts        2 from 2 donors" in out
     assert "channel offline" in out and "channel stripe" in out
+    assert "      1 gift  " in out and "1 gifts" not in out and "2024-05-01       2 gifts" in out
 
 
 def test_status_json_is_what_the_feed_serves(cli):

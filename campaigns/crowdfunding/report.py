@@ -40,12 +40,12 @@ def describe_status(status: CampaignStatus, locale: str = "nl_NL", *, days: int 
     lines.append(f"gifts        {status.gifts} from {status.donors} donors; average {fmt(status.average_minor)}, "
                  f"median {fmt(status.median_minor)}")
     for ch in status.by_channel:
-        lines.append(f"  channel {ch.channel:<12} {ch.gifts:>7} gifts  {fmt(ch.raised_minor):>16} raised  "
+        lines.append(f"  channel {ch.channel:<12} {_gifts(ch.gifts, 7)}  {fmt(ch.raised_minor):>16} raised  "
                      f"fees {fmt(ch.fees_minor)}")
     shown = [d for d in status.by_day if d.gifts or d.raised_minor][-days:]
     if shown:
         lines.append(f"by day ({status.timezone}, last {len(shown)} with gifts):")
-        lines += [f"  {d.day.isoformat()}  {d.gifts:>6} gifts  {fmt(d.raised_minor):>16}  "
+        lines += [f"  {d.day.isoformat()}  {_gifts(d.gifts, 6)}  {fmt(d.raised_minor):>16}  "
                   f"cumulative {fmt(d.cumulative_minor)}" for d in shown]
     projected = status.projection.total_minor
     lines.append(f"projection   {fmt(projected) if projected is not None else '-'} ({status.projection.method})")
@@ -59,3 +59,8 @@ def describe_status(status: CampaignStatus, locale: str = "nl_NL", *, days: int 
                      + ", ".join(f"{n} gift(s) in {k}" for k, n in sorted(status.other_currencies.items())))
     lines += [f"note         {n}" for n in notes]
     return lines
+
+
+def _gifts(n: int, width: int) -> str:
+    """``n`` right-aligned in ``width``, then "gift" or "gifts" (padded, so columns stay aligned)."""
+    return f"{n:>{width}} {'gift ' if n == 1 else 'gifts'}"
