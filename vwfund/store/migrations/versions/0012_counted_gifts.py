@@ -73,9 +73,8 @@ def _postgres_triggers() -> list[str]:
     ]
 
 
-def upgrade() -> None:
-    """Apply this revision: the table, its index, the triggers, and the gifts already stored."""
-    sqlite = op.get_bind().dialect.name == "sqlite"
+def create_counted_gifts(sqlite: bool) -> None:
+    """The table as at this revision, its index, the gifts already stored, and the triggers."""
     op.create_table(
         "counted_gifts",
         sa.Column("donation_id", sa.Integer(), nullable=False),
@@ -93,17 +92,26 @@ def upgrade() -> None:
                    FROM donations d WHERE {_counted('d', '0' if sqlite else 'false')}""")
     for statement in _sqlite_triggers() if sqlite else _postgres_triggers():
         op.execute(statement)
+
+
+def drop_counted_gifts(sqlite: bool) -> None:
+    """The triggers (and PostgreSQL's trigger function), then the table with its index."""
+    if sqlite:
+        for name in ("insert", "update", "delete"):
+            op.execute(f"DROP TRIGGER tr_counted_gifts_{name}")
+    else:
+        op.execute("DROP TRIGGER tr_counted_gifts ON donations")
+        op.execute("DROP FUNCTION vwfund_counted_gifts_sync()")
+    op.drop_table("counted_gifts")
+
+
+def upgrade() -> None:
+    """Apply this revision: the table, its index, the triggers, and the gifts already stored."""
+    create_counted_gifts(op.get_bind().dialect.name == "sqlite")
     op.drop_index(OLD_INDEX, table_name="donations")
 
 
 def downgrade() -> None:
     """Revert this revision."""
     op.create_index(OLD_INDEX, "donations", LEDGER_COLUMNS)
-    if op.get_bind().dialect.name == "sqlite":
-        for name in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER tr_counted_gifts_{name}")
-    else:
-        op.execute("DROP TRIGGER tr_counted_gifts ON donations")
-        op.execute("DROP FUNCTION vwfund_counted_gifts_sync()")
-    op.drop_index("ix_counted_gifts_contact", table_name="counted_gifts")
-    op.drop_table("counted_gifts")
+    drop_counted_gifts(op.get_bind().dialect.name == "sqlite")

@@ -26,8 +26,6 @@ depends_on = None
 
 _previous = importlib.import_module("vwfund.store.migrations.versions.0012_counted_gifts")
 LEDGER_COLUMNS = _previous.LEDGER_COLUMNS
-OLD_INDEX = "ix_counted_gifts_contact"
-NEW_INDEX = "ix_counted_gifts_donor"
 BAD_CURRENCY = "a counted gift's currency must be three capital letters (an ISO 4217 code)"
 SQLITE_CODE = "{row}.currency GLOB '[A-Z][A-Z][A-Z]'"
 POSTGRES_CODE = "{row}.currency ~ '^[A-Z]{{3}}$'"
@@ -67,8 +65,8 @@ def _sqlite_triggers() -> list[str]:
     ]
 
 
-def _postgres_function() -> str:
-    return f"""CREATE OR REPLACE FUNCTION vwfund_counted_gifts_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+def _postgres_triggers() -> list[str]:
+    function = f"""CREATE FUNCTION vwfund_counted_gifts_sync() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
               IF TG_OP <> 'INSERT' THEN
                 DELETE FROM counted_gifts WHERE donation_id = OLD.id;
@@ -81,6 +79,7 @@ def _postgres_function() -> str:
               END IF;
               RETURN NULL;
             END $$"""
+    return [function, _previous._postgres_triggers()[1]]  # the trigger itself is as it was
 
 
 def _refuse_stored_bad_currencies(sqlite: bool) -> None:
@@ -90,55 +89,33 @@ def _refuse_stored_bad_currencies(sqlite: bool) -> None:
         f"SELECT count(*), min(d.id) FROM donations d WHERE {counted} AND NOT {code}")).one()
     if bad[0]:
         raise StoreError(f"{bad[0]} stored gift(s) break the rule that {BAD_CURRENCY}, the first is donation "
-                           f"id {bad[1]}: correct their currency, then upgrade the store again")
-
-
-def _create_table(with_key: bool) -> None:
-    op.create_table(
-        "counted_gifts",
-        sa.Column("donation_id", sa.Integer(), nullable=False),
-        sa.Column("contact_id", sa.Integer(), nullable=False),
-        sa.Column("currency", sa.String(length=3), nullable=False),
-        *([sa.Column("donor_key", sa.BigInteger(), nullable=False)] if with_key else []),
-        sa.Column("received_epoch", sa.BigInteger(), nullable=False),
-        sa.Column("net_minor", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("donation_id", name=op.f("pk_counted_gifts")),
-    )
-
-
-def _drop_table_and_triggers(sqlite: bool, index: str) -> None:
-    if sqlite:
-        for name in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER tr_counted_gifts_{name}")
-    op.drop_index(index, table_name="counted_gifts")
-    op.drop_table("counted_gifts")
+                         f"id {bad[1]}: correct their currency, then upgrade the store again")
 
 
 def upgrade() -> None:
     """Apply this revision: the table again with its key, filled from the donations, and the triggers."""
     sqlite = op.get_bind().dialect.name == "sqlite"
     _refuse_stored_bad_currencies(sqlite)
-    _drop_table_and_triggers(sqlite, OLD_INDEX)  # PostgreSQL's trigger stays; its function is replaced below
-    _create_table(with_key=True)
-    op.create_index(NEW_INDEX, "counted_gifts", ["donor_key", "received_epoch", "net_minor"])
+    _previous.drop_counted_gifts(sqlite)
+    op.create_table(
+        "counted_gifts",
+        sa.Column("donation_id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("donor_key", sa.BigInteger(), nullable=False),
+        sa.Column("received_epoch", sa.BigInteger(), nullable=False),
+        sa.Column("net_minor", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("donation_id", name=op.f("pk_counted_gifts")),
+    )
+    op.create_index("ix_counted_gifts_donor", "counted_gifts", ["donor_key", "received_epoch", "net_minor"])
     op.execute(f"""INSERT INTO counted_gifts ({COLUMNS}) SELECT {_values('d', sqlite)} FROM donations d
                    WHERE {_previous._counted('d', '0' if sqlite else 'false')}""")
-    for statement in _sqlite_triggers() if sqlite else [_postgres_function()]:
+    for statement in _sqlite_triggers() if sqlite else _postgres_triggers():
         op.execute(statement)
 
 
 def downgrade() -> None:
     """Revert this revision: revision 0012's table, index and triggers, filled again."""
     sqlite = op.get_bind().dialect.name == "sqlite"
-    _drop_table_and_triggers(sqlite, NEW_INDEX)
-    _create_table(with_key=False)
-    op.create_index(OLD_INDEX, "counted_gifts", ["contact_id", "currency", "received_epoch", "net_minor"])
-    epoch = (_previous.SQLITE_EPOCH if sqlite else _previous.POSTGRES_EPOCH).format(row="d")
-    op.execute(f"""INSERT INTO counted_gifts (donation_id, contact_id, currency, received_epoch, net_minor)
-                   SELECT d.id, d.contact_id, d.currency, {epoch}, d.amount_minor - d.refunded_minor
-                   FROM donations d WHERE {_previous._counted('d', '0' if sqlite else 'false')}""")
-    if sqlite:
-        for statement in _previous._sqlite_triggers():
-            op.execute(statement)
-    else:
-        op.execute(_previous._postgres_triggers()[0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    _previous.drop_counted_gifts(sqlite)  # this revision's triggers and function bear the same names
+    _previous.create_counted_gifts(sqlite)
