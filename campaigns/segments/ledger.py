@@ -132,8 +132,7 @@ def _exact_year_counts(conn: Connection, period: Period, key: int) -> list[int]:
     g = counted_gifts.c
     starts = [epoch(start) for start in period.year_starts]
     counts = [0] * len(starts)
-    stmt = select(g.received_epoch).where(g.donor_key == key,
-                                          g.received_epoch < epoch(period.cutoff))
+    stmt = select(g.received_epoch).where(g.donor_key == key, g.received_epoch < epoch(period.cutoff))
     for (at,) in conn.execute(stmt):
         k = next((k for k, start in enumerate(starts) if at >= start), None)
         if k is not None:
@@ -195,17 +194,17 @@ class _BatchReader:
         self.table = DonorTable(period)
         self.local_day = LocalDays(tz)
         self.as_of = period.as_of.toordinal()
-        self.older_bit = 1 << len(period.year_starts)
         self.n_years = len(period.year_starts)
+        self.older_bit = 1 << self.n_years
         self.money: dict[str, list[array[int]]] = {}
 
-    def _years(self, rows: list[Any], packed_sums: list[Any], gifts: Ints) -> Ints:
+    def _years(self, keys: Ints, packed_sums: list[Any], gifts: Ints) -> Ints:
         """Per row: presence mask, gifts in the years kept apart, this year's, last year's (4 columns)."""
         sums = [_ints(column) for column in packed_sums]
         counts = np.stack([(sums[k // YEARS_PER_SUM] >> (FIELD_BITS * (k % YEARS_PER_SUM))) & FIELD_MASK
                            for k in range(self.n_years)], axis=1)
         for r in np.flatnonzero(gifts > FIELD_MASK):  # a packed field could have overflowed: count exactly
-            counts[r] = _exact_year_counts(self.conn, self.period, rows[r][0])
+            counts[r] = _exact_year_counts(self.conn, self.period, int(keys[r]))
         return _summarise(counts)
 
     def add(self, rows: list[Any]) -> None:
@@ -216,7 +215,7 @@ class _BatchReader:
         cid = key >> CURRENCY_BITS
         n, n_win = counts & (COUNT_SPLIT - 1), counts >> 32
         last_day = self.local_day.many(last)
-        years = self._years(rows, columns[8:], n)
+        years = self._years(key, columns[8:], n)
         mask = np.where(n > years[:, 1], years[:, 0] | self.older_bit, years[:, 0])
         fields = [self.as_of - last_day, year_of(self.local_day.many(first)), year_of(last_day), n, n_win,
                   years[:, 2], years[:, 3], mask]
